@@ -1,0 +1,1 @@
+"""Traffic-engineering engine: pure algorithms over networkx graphs (no Ryu, no Mininet)."""

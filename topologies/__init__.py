@@ -1,0 +1,1 @@
+"""Topologies for Mininet (B4, fat-tree, any file the TE engine reads)."""
