@@ -1,0 +1,53 @@
+"""Start and stop a Mininet network of userspace Open vSwitch bridges.
+
+The one place that knows how this machine runs Mininet (see README,
+troubleshooting): OVS userspace datapath (no kernel module), OpenFlow 1.3
+only, fail-mode secure (a bridge without its controller forwards nothing,
+so no loop floods before the controller is up), TCLink with checksum and
+segmentation offloads off (TCP stalls through userspace OVS otherwise).
+"""
+import subprocess
+from functools import partial
+
+from mininet.link import TCULink
+from mininet.net import Mininet
+from mininet.node import OVSSwitch, RemoteController
+
+
+def start_network(topo, controller_port=6653, controller_ip="127.0.0.1"):
+    """Build and start ``topo``; return the started :class:`mininet.net.Mininet`.
+
+    Does not wait for the controller: callers poll for what they need.
+    """
+    switch = partial(OVSSwitch, datapath="user", protocols="OpenFlow13", failMode="secure")
+    net = Mininet(
+        topo=topo,
+        switch=switch,
+        link=TCULink,
+        controller=partial(RemoteController, ip=controller_ip, port=controller_port),
+        autoSetMacs=False,
+        build=False,
+        waitConnected=False,
+    )
+    try:
+        net.build()
+        net.start()
+        for host in net.hosts:
+            # IPv6 autoconfiguration chatter would only reach the controller as noise.
+            host.cmd("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1")
+    except BaseException:
+        stop_network(net)
+        raise
+    return net
+
+
+def stop_network(net):
+    """Stop ``net`` and delete any of its bridges that survived (idempotent)."""
+    names = [s.name for s in net.switches]
+    try:
+        net.stop()
+    finally:
+        existing = subprocess.run(["ovs-vsctl", "--timeout=10", "list-br"], capture_output=True, text=True).stdout.split()
+        for name in names:
+            if name in existing:
+                subprocess.run(["ovs-vsctl", "--timeout=10", "--if-exists", "del-br", name], capture_output=True)
