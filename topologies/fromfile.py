@@ -56,7 +56,9 @@ def file_graph(path, bw=10, default_capacity=None, min_bw=MIN_BW_MBPS):
     scale = float(bw) * 1e6 / fastest
     graph = nx.Graph(name=str(path), host_capacity=float(bw) * 1e6, scale=scale)
     for node, i in index.items():
-        graph.add_node(f"s{i}", kind="switch", dpid=i, label=str(node))
+        # Keep the file's coordinates: plots and the dashboard draw maps with them.
+        coords = {k: directed.nodes[node][k] for k in ("Latitude", "Longitude") if k in directed.nodes[node]}
+        graph.add_node(f"s{i}", kind="switch", dpid=i, label=str(node), **coords)
     for (a, b), cap in sorted(capacity.items()):
         emulated = max(cap * scale, min_bw * 1e6)
         graph.add_edge(f"s{a}", f"s{b}", capacity=emulated, file_capacity=cap)

@@ -107,3 +107,37 @@ def test_topology_file_round_trips(tmp_path):
     assert data["directed"] is False
     g = nx.node_link_graph(data, edges="links")
     assert nx.utils.graphs_equal(g, topo.graph)
+
+
+REPETITA = SHARED / "repetita" / "2016TopologyZooUCL_inverseCapacity"
+
+
+@pytest.mark.skipif(not (REPETITA / "Geant2012.graph").exists(), reason="../shared/data/repetita not present")
+def test_file_topology_scales_the_fastest_link_to_bw():
+    from te.io import read_topology
+    from topologies.fromfile import file_graph
+
+    original = read_topology(REPETITA / "Geant2012.graph")
+    g = file_graph(REPETITA / "Geant2012.graph", bw=20)
+    validate_description(g)
+    assert len(switches(g)) == original.number_of_nodes() and len(hosts(g)) == len(switches(g))
+    fastest = max(d["capacity"] for _, _, d in original.edges(data=True))
+    for u, v, d in g.edges(data=True):
+        if g.nodes[u]["kind"] == g.nodes[v]["kind"] == "switch":
+            a, b = g.nodes[u]["label"], g.nodes[v]["label"]
+            file_cap = min(original.edges[a, b]["capacity"], original.edges[b, a]["capacity"])
+            assert d["file_capacity"] == file_cap
+            assert d["capacity"] == pytest.approx(max(file_cap / fastest * 20e6, 0.1e6))
+    assert max(d["capacity"] for _, _, d in g.edges(data=True)) == pytest.approx(20e6)
+
+
+@pytest.mark.skipif(not (SHARED / "topologyzoo" / "Abilene.graphml").exists(), reason="../shared/data not present")
+def test_file_topology_needs_a_default_capacity_for_links_without_speed():
+    from te.errors import TEError
+    from topologies.fromfile import file_graph
+
+    with pytest.raises(TEError, match="LinkSpeedRaw"):
+        file_graph(SHARED / "topologyzoo" / "Abilene.graphml")
+    g = file_graph(SHARED / "topologyzoo" / "Abilene.graphml", bw=10, default_capacity=1e9)
+    assert {g.nodes[s]["label"] for s in switches(g)} == {str(i) for i in range(len(switches(g)))}
+    assert all("Latitude" in g.nodes[s] for s in switches(g))
