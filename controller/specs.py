@@ -1,0 +1,209 @@
+"""Desired switch state as plain, hashable values (no Ryu objects).
+
+A controller decides *what* every switch should hold as sets of these specs;
+:mod:`controller.reconcile` diffs two such sets into ordered changes and
+:mod:`controller.ofmsg` is the only place that turns them into OpenFlow
+messages.  Because specs are frozen dataclasses they can be compared, hashed,
+put in sets and asserted on in unit tests without a switch.
+
+Identity (what makes two specs "the same entry" on a switch) is ``key``:
+a flow is identified by ``(dpid, table_id, priority, match)`` as in OpenFlow's
+strict matching, a group by ``(dpid, group_id)``, a meter by ``(dpid, meter_id)``.
+Two specs with the same key and different contents mean "modify".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Union
+
+# Tables of the pipeline.  TE rules later go into TABLE_ROUTE with a higher
+# priority than the ECMP baseline, so they take precedence without touching it.
+TABLE_FABRIC = 0  # control traffic, tunnel labels (transit / egress), IPv4 -> ROUTE
+TABLE_ROUTE = 1  # untagged IPv4 by destination: local host port or ingress group
+
+PRIO_CONTROL = 1000  # ARP to the controller, IPv6 dropped
+PRIO_TUNNEL = 900  # label switching
+PRIO_TE = 500  # reserved for TE intent classifiers (later issues)
+PRIO_ROUTE = 100  # ECMP baseline, one rule per known host
+PRIO_NOISE = 50  # IPv4 broadcast / multicast dropped
+PRIO_DEFAULT = 10  # IPv4 -> ROUTE
+PRIO_MISS = 0
+
+ETH_TYPE_IPV4 = 0x0800
+ETH_TYPE_ARP = 0x0806
+ETH_TYPE_IPV6 = 0x86DD
+ETH_TYPE_MPLS = 0x8847
+
+# Cookies name the owner of a flow: top byte marks "ours" (so a restarted
+# controller can remove exactly its own flows and leave e.g. Ryu's LLDP rule),
+# the next byte the owning component, the low bits the kind of rule.
+COOKIE_MARK = 0x7E << 56
+COOKIE_MARK_MASK = 0xFF << 56
+OWNER_ECMP = 1
+OWNER_TE = 2
+
+
+def cookie(owner: int, kind: int = 0) -> int:
+    """Cookie for a flow owned by ``owner`` (``OWNER_*``) of kind ``kind`` (< 2**48)."""
+    return COOKIE_MARK | (owner << 48) | kind
+
+
+# --- actions -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Output:
+    port: int
+
+
+@dataclass(frozen=True)
+class ToController:
+    max_len: int = 128
+
+
+@dataclass(frozen=True)
+class ToGroup:
+    group_id: int
+
+
+@dataclass(frozen=True)
+class PushMpls:
+    ethertype: int = ETH_TYPE_MPLS
+
+
+@dataclass(frozen=True)
+class PopMpls:
+    ethertype: int = ETH_TYPE_IPV4
+
+
+@dataclass(frozen=True)
+class PushVlan:
+    ethertype: int = 0x8100
+
+
+@dataclass(frozen=True)
+class PopVlan:
+    pass
+
+
+@dataclass(frozen=True)
+class SetField:
+    field: str
+    value: object
+
+
+Action = Union[Output, ToController, ToGroup, PushMpls, PopMpls, PushVlan, PopVlan, SetField]
+
+Match = tuple  # sorted tuple of (field, value) pairs, see match()
+
+
+def match(**fields) -> Match:
+    """A hashable OpenFlow match from Ryu OXM field names, e.g. ``match(eth_type=0x0800, ipv4_dst="10.0.0.1")``."""
+    return tuple(sorted(fields.items()))
+
+
+# --- entries -----------------------------------------------------------------
+@dataclass(frozen=True)
+class FlowSpec:
+    dpid: int
+    table_id: int
+    priority: int
+    match: Match
+    actions: tuple = ()  # apply-actions; empty with no goto means drop
+    goto_table: int | None = None
+    meter_id: int | None = None
+    cookie: int = 0
+
+    @property
+    def key(self) -> tuple:
+        return ("flow", self.dpid, self.table_id, self.priority, self.match)
+
+    @property
+    def group_refs(self) -> frozenset:
+        return frozenset(a.group_id for a in self.actions if isinstance(a, ToGroup))
+
+
+@dataclass(frozen=True)
+class Bucket:
+    actions: tuple
+    weight: int = 1  # OVS never picks a weight-0 bucket of a SELECT group
+    watch_port: int | None = None
+
+
+GROUP_SELECT = "select"
+GROUP_ALL = "all"
+GROUP_INDIRECT = "indirect"
+GROUP_FAST_FAILOVER = "ff"
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    dpid: int
+    group_id: int
+    type: str
+    buckets: tuple
+
+    def __post_init__(self):
+        if self.type == GROUP_SELECT and any(b.weight <= 0 for b in self.buckets):
+            raise ValueError(f"group {self.group_id} on {self.dpid:#x}: SELECT bucket weights must be > 0")
+
+    @property
+    def key(self) -> tuple:
+        return ("group", self.dpid, self.group_id)
+
+
+@dataclass(frozen=True)
+class MeterSpec:
+    dpid: int
+    meter_id: int
+    rate_kbps: int
+    burst_kb: int
+
+    @property
+    def key(self) -> tuple:
+        return ("meter", self.dpid, self.meter_id)
+
+
+Spec = Union[FlowSpec, GroupSpec, MeterSpec]
+
+
+@dataclass(frozen=True)
+class State:
+    """A set of specs indexed by identity; the desired or the installed state of many switches."""
+
+    entries: Mapping = field(default_factory=dict)  # key -> spec
+
+    @classmethod
+    def of(cls, specs: Iterable) -> "State":
+        entries = {}
+        for spec in specs:
+            old = entries.get(spec.key)
+            if old is not None and old != spec:
+                raise ValueError(f"two different specs for one entry: {old} and {spec}")
+            entries[spec.key] = spec
+        return cls(entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self):
+        return iter(self.entries.values())
+
+    def for_dpid(self, dpid: int) -> "State":
+        return State({k: s for k, s in self.entries.items() if s.dpid == dpid})
+
+    def without_dpid(self, dpid: int) -> "State":
+        return State({k: s for k, s in self.entries.items() if s.dpid != dpid})
+
+    def replace_dpid(self, dpid: int, specs: Iterable) -> "State":
+        """This state with switch ``dpid``'s entries replaced by ``specs``."""
+        merged = dict(self.without_dpid(dpid).entries)
+        merged.update(State.of(specs).entries)
+        return State(merged)
+
+    def flows(self) -> list:
+        return [s for s in self if isinstance(s, FlowSpec)]
+
+    def groups(self) -> list:
+        return [s for s in self if isinstance(s, GroupSpec)]
+
+    def meters(self) -> list:
+        return [s for s in self if isinstance(s, MeterSpec)]

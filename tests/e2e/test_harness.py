@@ -1,0 +1,76 @@
+"""The harness itself: teardown leaves nothing behind, failures keep evidence, log errors are caught."""
+import os
+import signal
+
+import networkx as nx
+
+import harness
+from topologies.base import GraphTopo, add_hosts
+
+
+class TriangleTopo(GraphTopo):
+    """Three switches in a triangle, a host on two of them (a loop: flooded ARP would storm)."""
+
+    def describe(self, bw=10):
+        g = nx.Graph(name="triangle", host_capacity=bw * 1e6)
+        g.add_node("t1", kind="switch", dpid=0x9001)
+        g.add_node("t2", kind="switch", dpid=0x9002)
+        g.add_node("t3", kind="switch", dpid=0x9003)
+        for a, b in (("t1", "t2"), ("t2", "t3"), ("t1", "t3")):
+            g.add_edge(a, b, capacity=bw * 1e6)
+        add_hosts(g, ["t1", "t3"])
+        return g
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_teardown_removes_bridges_hosts_and_controller(artifacts):
+    setup = harness.Setup("teardown", TriangleTopo(), artifacts)
+    try:
+        setup.start()
+        harness.wait_full_reachability(setup.net, deadline_s=30)
+        controller_pid = setup.controller.proc.pid
+        host_pids = [h.pid for h in setup.net.hosts]
+        assert setup.bridge_names <= harness.bridges()
+        # Evidence a failing test would keep.
+        setup.dump()
+        dump = (artifacts / "switches" / "t1.txt").read_text()
+        assert "dump-groups" in dump and "mpls_label" in dump and "group_id=" in dump
+    finally:
+        problems = setup.stop()
+    assert problems == []
+    assert not (setup.bridge_names & harness.bridges())
+    assert not _alive(controller_pid)
+    assert not any(_alive(p) for p in host_pids)
+    assert harness.stale_interfaces(setup.bridge_names) == []
+    assert setup.controller.log_problems() == []
+    assert "te: reconciled" in setup.controller.log()
+
+
+def test_controller_stop_escalates_to_sigkill(artifacts, monkeypatch):
+    c = harness.Controller(artifacts)
+    c.start()
+    # A controller that ignores SIGTERM is killed after the timeout.
+    real_send_signal = c.proc.send_signal
+    monkeypatch.setattr(c.proc, "send_signal", lambda sig: None if sig == signal.SIGTERM else real_send_signal(sig))
+    try:
+        c.stop(timeout=0.5)
+    finally:
+        if c.alive():
+            real_send_signal(signal.SIGKILL)
+    assert not c.alive() and c.proc.returncode == -signal.SIGKILL
+
+
+def test_log_scan_finds_openflow_errors_and_tracebacks(tmp_path):
+    c = harness.Controller(tmp_path)
+    c.log_path.write_text("te: reconciled in 3 ms\n"
+                          "te: OFPErrorMsg from 0000000000000001: type=OFPET_BAD_ACTION code=...\n"
+                          "Traceback (most recent call last):\n"
+                          "EventOFPErrorMsg received.\n")
+    assert len(c.log_problems()) == 3

@@ -1,0 +1,29 @@
+import configparser
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from controller.settings import Settings
+
+SAMPLE = Path(__file__).resolve().parents[2] / "etc" / "te.conf"
+
+
+def test_sample_config_lists_every_option_with_its_default():
+    cp = configparser.ConfigParser()
+    cp.read(SAMPLE)
+    section = cp["te"]
+    assert set(section) == {f.name for f in fields(Settings)}
+    for f in fields(Settings):
+        raw = section[f.name]
+        value = {"str": str, "float": float, "int": int}[f.type](raw)
+        assert value == f.default, f.name
+
+
+def test_from_mapping_and_validation():
+    s = Settings.from_mapping({f.name: f.default for f in fields(Settings)} | {"max_paths": 4})
+    assert s.max_paths == 4
+    with pytest.raises(ValueError, match="max_paths"):
+        Settings(max_paths=0)
+    with pytest.raises(ValueError, match="arp_settle_seconds"):
+        Settings(arp_settle_seconds=-1)
