@@ -155,7 +155,7 @@ class TEController(app_manager.RyuApp):
             self.counters["packet_in_ipv4"] += 1
             ip = parse_ipv4(eth.payload)
             if ip is not None:
-                outcome = self.hosts.handle_ipv4(self.fabric, dp.id, in_port, eth, ip, now)
+                outcome = self.hosts.handle_ipv4(self.fabric, dp.id, in_port, eth, ip, now, msg.data)
         else:
             self.counters["packet_in_other"] += 1
         if outcome is None:

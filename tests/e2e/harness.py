@@ -1,51 +1,22 @@
 """End-to-end harness: a real ``ryu-manager`` running controller.app, real OVS bridges, real Mininet hosts.
 
-Used by the e2e tests (through the fixtures in conftest.py) and by
-benchmarks/bench_controller.py.  Everything it starts it stops by pid or by
-name of the bridges it created; it never runs ``mn -c``.
+Test-only measurements on top of topologies.lab (the controller + Mininet lab), used by the
+fixtures in conftest.py and by benchmarks/bench_controller.py.
 """
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
 import subprocess
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from topologies.lab import (  # noqa: F401  (re-exported for the tests)
+    REPO, Controller, Pingall, Setup, bridges, dump_switches, environment_problem, free_port, ofctl,
+    parallel_pingall, stale_interfaces, wait_full_reachability,
+)
+
 RESULTS = REPO / "results" / "e2e"
-RYU_MANAGER = REPO / ".venv" / "bin" / "ryu-manager"
 MEASUREMENTS = RESULTS / "measurements.jsonl"
-
-# Lines in the controller log that fail a test: OpenFlow errors from a switch, tracebacks.
-LOG_PROBLEM = re.compile(r"OFPErrorMsg|error msg|Traceback")
-
-
-def environment_problem() -> str | None:
-    """Why e2e tests cannot run here, or None if they can."""
-    if os.geteuid() != 0:
-        return "e2e tests need root (Mininet and Open vSwitch)"
-    try:
-        subprocess.run(["ovs-vsctl", "--timeout=5", "show"], check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        return f"Open vSwitch is not running (`ovs-vsctl show` failed: {exc}); run scripts/setup.sh"
-    if not RYU_MANAGER.exists():
-        return f"{RYU_MANAGER} is missing; run scripts/setup.sh"
-    try:
-        import mininet.net  # noqa: F401
-    except ImportError as exc:
-        return f"Mininet does not import ({exc}); run scripts/setup.sh"
-    return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def record(test: str, metric: str, value: float, unit: str, **extra) -> None:
@@ -55,88 +26,6 @@ def record(test: str, metric: str, value: float, unit: str, **extra) -> None:
     with open(MEASUREMENTS, "a") as f:
         f.write(json.dumps(row) + "\n")
     print(f"\n[measure] {test}: {metric} = {value:.3f} {unit} {extra if extra else ''}")
-
-
-class Controller:
-    """``ryu-manager --observe-links ... controller.app`` as a subprocess with its log in ``artifacts``."""
-
-    def __init__(self, artifacts: Path, topology_file: Path | None = None, **options):
-        self.artifacts = artifacts
-        self.port = free_port()
-        self.log_path = artifacts / "controller.log"
-        self.conf_path = artifacts / "te.conf"
-        conf = {"topology_file": str(topology_file or ""), "stats_interval": 5.0} | options
-        self.conf_path.write_text("[te]\n" + "".join(f"{k} = {v}\n" for k, v in conf.items()))
-        self.proc: subprocess.Popen | None = None
-        self.started_at: float | None = None
-
-    @property
-    def command(self) -> list:
-        return [str(RYU_MANAGER), "--observe-links", "--ofp-listen-host", "127.0.0.1",
-                "--ofp-tcp-listen-port", str(self.port), "--config-file", str(self.conf_path), "controller.app"]
-
-    def start(self, timeout: float = 30.0) -> None:
-        log = open(self.log_path, "ab")
-        self.started_at = time.monotonic()
-        self.proc = subprocess.Popen(self.command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"ryu-manager exited with {self.proc.returncode}; log: {self.log_path}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"ryu-manager did not listen on port {self.port} within {timeout} s")
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM (SIGINT can hang ryu-manager), then SIGKILL after ``timeout``."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def log_problems(self) -> list:
-        return [line for line in self.log().splitlines() if LOG_PROBLEM.search(line)]
-
-
-def ofctl(*args) -> str:
-    return subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", *args], capture_output=True, text=True, timeout=30).stdout
-
-
-def stale_interfaces(switch_names) -> list:
-    """Root-namespace interfaces named like ports of ``switch_names`` (left by a network that died)."""
-    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
-    names = [line.split(": ")[1].split("@")[0] for line in out.splitlines() if ": " in line]
-    return sorted(n for n in names if n.split("-eth")[0] in switch_names and "-eth" in n)
-
-
-def bridges() -> set:
-    out = subprocess.run(["ovs-vsctl", "--timeout=10", "list-br"], capture_output=True, text=True).stdout
-    return set(out.split())
-
-
-def dump_switches(names, dest: Path) -> None:
-    """Flows, groups, meters and port counters of every bridge in ``names``, one file each."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in sorted(names):
-        parts = []
-        for what in ("dump-flows", "dump-groups", "dump-meters", "dump-ports"):
-            parts.append(f"### ovs-ofctl -O OpenFlow13 {what} {name}\n{ofctl(what, name)}")
-        (dest / f"{name}.txt").write_text("\n".join(parts))
 
 
 _N_PACKETS = re.compile(r"n_packets=(\d+)")
@@ -186,118 +75,6 @@ def ping_outage(output: str, interval_s: float) -> float:
     if len(stamps) < 2:
         raise AssertionError(f"too few ping replies to measure an outage:\n{output[-2000:]}")
     return max(b - a for a, b in zip(stamps, stamps[1:])) - interval_s
-
-
-@dataclass
-class Pingall:
-    ok: int
-    total: int
-    failed: list = field(default_factory=list)
-
-    @property
-    def loss(self) -> float:
-        return 1.0 - self.ok / self.total if self.total else 1.0
-
-
-def parallel_pingall(net, timeout_s: int = 1) -> Pingall:
-    """Every host pings every other host once, all at the same time; a round takes about ``timeout_s``.
-
-    Mininet's own pingAll() is sequential: with unreachable pairs it takes a timeout per pair.
-    """
-    hosts = net.hosts
-    for h in hosts:
-        script = " ".join(
-            f"(ping -c1 -W{timeout_s} {o.IP()} >/dev/null 2>&1 && echo OK {o.name} || echo FAIL {o.name}) &"
-            for o in hosts if o is not h)
-        h.sendCmd(script + " wait")
-    ok, failed = 0, []
-    for h in hosts:
-        for line in h.waitOutput().splitlines():
-            parts = line.split()
-            if len(parts) == 2 and parts[0] == "OK":
-                ok += 1
-            elif len(parts) == 2 and parts[0] == "FAIL":
-                failed.append((h.name, parts[1]))
-    n = len(hosts)
-    return Pingall(ok, n * (n - 1), failed)
-
-
-def wait_full_reachability(net, deadline_s: float) -> tuple:
-    """Repeat parallel pingall rounds until one has no loss; returns (time of success, rounds)."""
-    end = time.monotonic() + deadline_s
-    rounds = []
-    while True:
-        result = parallel_pingall(net)
-        rounds.append(result)
-        if result.loss == 0:
-            return time.monotonic(), rounds
-        if time.monotonic() > end:
-            raise AssertionError(f"no full reachability within {deadline_s} s; last round lost "
-                                 f"{len(result.failed)}/{result.total}: {result.failed[:10]}")
-        time.sleep(0.2)
-
-
-class Setup:
-    """A running controller plus a Mininet network connected to it."""
-
-    def __init__(self, name: str, topo, artifacts: Path, **controller_options):
-        self.name = name
-        self.topo = topo
-        self.artifacts = artifacts
-        self.controller_options = controller_options
-        self.controller: Controller | None = None
-        self.net = None
-        self.bridge_names: set = set()
-        self.network_started_at: float | None = None
-
-    def start(self) -> "Setup":
-        from topologies.net import start_network
-
-        names = set(self.topo.switches())
-        leftovers = names & bridges()
-        if leftovers:  # not ours: never touch them
-            raise RuntimeError(f"bridges {sorted(leftovers)} already exist: another network is running here")
-        stale = stale_interfaces(names)
-        if stale:
-            raise RuntimeError(f"interfaces {stale[:6]}... of another network exist; not ours, not touched")
-        self.artifacts.mkdir(parents=True, exist_ok=True)
-        topo_file = self.artifacts / "topology.json"
-        self.topo.write_topology_file(str(topo_file))
-        self.controller = Controller(self.artifacts, topo_file, **self.controller_options)
-        self.controller.start()
-        self.bridge_names = names  # from here on these bridges are ours to delete
-        self.net = start_network(self.topo, controller_port=self.controller.port)
-        self.network_started_at = time.monotonic()
-        return self
-
-    def dump(self, dest: Path | None = None) -> None:
-        dump_switches(self.bridge_names & bridges(), dest or self.artifacts / "switches")
-
-    def stop(self) -> list:
-        """Stop everything; return a list of what could not be cleaned up (empty when all went)."""
-        from topologies.net import stop_network
-
-        problems = []
-        try:
-            if self.net is not None:
-                stop_network(self.net)
-        except Exception as exc:  # keep going: the controller must still die
-            problems.append(f"stop_network failed: {exc!r}")
-        finally:
-            for name in sorted(self.bridge_names & bridges()):
-                subprocess.run(["ovs-vsctl", "--timeout=10", "--if-exists", "del-br", name], capture_output=True)
-            if self.controller is not None:
-                self.controller.stop()
-        left = self.bridge_names & bridges()
-        if left:
-            problems.append(f"bridges left behind: {sorted(left)}")
-        if self.controller is not None and self.controller.alive():
-            problems.append(f"controller pid {self.controller.proc.pid} still alive")
-        if self.net is not None:
-            alive = [h.name for h in self.net.hosts if h.shell is not None and h.shell.poll() is None]
-            if alive:
-                problems.append(f"host shells still alive: {alive}")
-        return problems
 
 
 def steady_packet_in_rate(switch_names, seconds: float = 10.0) -> dict:
