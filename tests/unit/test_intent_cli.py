@@ -1,0 +1,371 @@
+"""te-intent: the apply plan as a pure function, and the whole command against an HTTP double of the API.
+
+The double (:class:`ApiDouble`) implements docs/openapi.yaml for intents on top of the real
+controller.intents.IntentRegistry, on 127.0.0.1 in a thread: the CLI talks real HTTP to it.
+"""
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from controller import intent_cli
+from controller.intent_cli import Change, main, parse_intent_list, plan_apply
+from controller.intents import IntentError, IntentRegistry, parse_intent
+
+KNOWN_HOSTS = {f"10.0.0.{n}" for n in range(1, 13)}
+
+
+class ApiDouble(BaseHTTPRequestHandler):
+    """The intent API of docs/openapi.yaml over an IntentRegistry (allocations: all pending)."""
+
+    registry: IntentRegistry
+    requests_seen: list
+
+    def do_GET(self):
+        parts = self._parts()
+        if parts == ["intents"]:
+            return self._json(200, {"intents": [i.as_dict() for i in self.registry.list()]})
+        if len(parts) == 2 and parts[0] == "intents":
+            return self._call(lambda: (200, self.registry.get(parts[1]).as_dict()))
+        if parts == ["allocations"]:
+            return self._json(200, {"allocations": [
+                {"intent_id": i.id, "name": i.name, "version": i.version, "state": "pending",
+                 "requested_bps": i.rate_bps, "allocated_bps": 0.0, "paths": []} for i in self.registry.list()],
+                "solve": {"objective": "max-min", "status": "none", "solve_seconds": 0.0}})
+        if parts == ["topology"]:
+            return self._json(200, {"switches": [], "links": [], "hosts": []})
+        return self._json(404, {"error": "no such resource"})
+
+    def do_POST(self):
+        if self._parts() != ["intents"]:
+            return self._json(404, {"error": "no such resource"})
+        self._call(lambda: (201, self.registry.create(self._body()).as_dict()))
+
+    def do_PUT(self):
+        parts = self._parts()
+        self._call(lambda: (200, self.registry.replace(parts[1], self._body()).as_dict()))
+
+    def do_DELETE(self):
+        parts = self._parts()
+        self._call(lambda: (204, self.registry.delete(parts[1])))
+
+    def _parts(self):
+        self.requests_seen.append((self.command, self.path))
+        path = self.path.split("?")[0]
+        assert path.startswith("/te/v1/"), path
+        return path[len("/te/v1/"):].strip("/").split("/")
+
+    def _body(self):
+        if self.headers.get("Content-Type", "").split(";")[0] != "application/json":
+            raise IntentError("Content-Type must be application/json")
+        return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+
+    def _call(self, action):
+        try:
+            status, body = action()
+        except IntentError as exc:
+            body = {"error": str(exc)}
+            if exc.field:
+                body["field"] = exc.field
+            return self._json(exc.status, body)
+        self._json(status, body)
+
+    def _json(self, status, body):
+        self.send_response(status)
+        data = b"" if body is None else json.dumps(body).encode()
+        if data:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def api(monkeypatch):
+    """A running double; TE_CONTROLLER points at it. Yields its registry (with .seen requests)."""
+    registry = IntentRegistry(lambda: KNOWN_HOSTS)
+    seen = []
+    handler = type("Handler", (ApiDouble,), {"registry": registry, "requests_seen": seen})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    monkeypatch.setenv("TE_CONTROLLER", f"http://127.0.0.1:{httpd.server_address[1]}")
+    registry.seen = seen
+    yield registry
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def write(tmp_path, text, name="intents.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+FILE = """
+intents:
+  - {name: web, src: 10.0.0.1, dst: 10.0.0.5, rate_bps: 4M, match: {ip_proto: 6, tp_dst: 80}}
+  - {name: bulk, src: 10.0.0.2, dst: 10.0.0.9, rate_bps: 1.5G, priority: 1}
+"""
+
+
+# --- the plan, as a pure function -------------------------------------------------------------
+
+def intent(name, rate=1e6, id="f", **extra):
+    return parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": rate, "name": name, **extra}, id)
+
+
+def test_plan_without_prune_leaves_unnamed_and_unlisted_intents_alone():
+    unnamed = parse_intent({"src": "10.0.0.3", "dst": "10.0.0.4", "rate_bps": 1e6}, "9")
+    plan = plan_apply([intent("a")], [unnamed, intent("b", id="2"), intent("a", id="3")])
+    assert [(c.op, c.intent_id) for c in plan.changes] == [("unchanged", "3")]
+    assert [i.id for i in plan.left_alone] == ["9", "2"]
+
+
+def test_plan_with_prune_deletes_unnamed_and_unlisted_intents_after_creates_and_updates():
+    unnamed = parse_intent({"src": "10.0.0.3", "dst": "10.0.0.4", "rate_bps": 1e6}, "9")
+    plan = plan_apply([intent("a", 2e6), intent("new")], [unnamed, intent("a", id="3")], prune=True)
+    assert [(c.op, c.name, c.intent_id) for c in plan.changes] == [
+        ("create", "new", None), ("update", "a", "3"), ("delete", None, "9")]
+    assert plan.left_alone == ()
+
+
+def test_update_lists_every_changed_field():
+    old = intent("a", 1e6, id="3")
+    new = intent("a", 2e6, priority=3, match={"ip_proto": 17, "tp_dst": 53})
+    change = plan_apply([new], [old]).changes[0]
+    assert [f for f, _, _ in change.fields()] == ["rate_bps", "priority", "match"]
+    assert intent_cli.describe_change(change) == \
+        "~ a (id 3): rate_bps: 1 Mbit/s -> 2 Mbit/s, priority: 0 -> 3, match: - -> ip_proto=17 tp_dst=53"
+
+
+def test_same_request_in_another_spelling_is_unchanged():
+    current = parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 4e6, "name": "a",
+                            "weight": 1, "priority": 0, "match": {}}, "1")
+    desired = parse_intent_list([{"name": "a", "src": " 10.0.0.1", "dst": "10.0.0.2", "rate_bps": "4Mbit"}])
+    assert plan_apply(desired, [current]).changes == (Change("unchanged", "a", current, desired[0]),)
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"intents": [{"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1}] * 2},
+     "intent #2 (a): name 'a' is already used by intent #1"),
+    ([{"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": "fast"}], "rate_bps: not a rate: 'fast'"),
+    ([{"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1, "colour": "red"}], "unknown field colour"),
+    ({"intent": []}, "expected a list of intents"),
+    ("text", "expected a list of intents"),
+])
+def test_bad_intent_lists_name_the_problem(data, message):
+    with pytest.raises(intent_cli.UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_intent_list(data)
+
+
+@pytest.mark.parametrize("text, bps", [("4M", 4e6), ("4Mbit", 4e6), ("4000000", 4e6), ("1.5G", 1.5e9),
+                                        ("250k", 2.5e5), ("4 Mbit/s", 4e6), ("2mbps", 2e6), ("1e6", 1e6)])
+def test_rates(text, bps):
+    assert intent_cli.parse_rate(text) == bps
+
+
+@pytest.mark.parametrize("text", ["", "M", "4MB", "four", "-1M", "4 Mbytes"])
+def test_bad_rates(text):
+    with pytest.raises(ValueError):
+        intent_cli.parse_rate(text)
+
+
+# --- the command against the double --------------------------------------------------------------
+
+def test_add_list_show_delete(api, capsys):
+    status, out, _ = run(capsys, "add", "--name", "web", "--src", "10.0.0.1", "--dst", "10.0.0.5",
+                         "--rate", "4M", "--proto", "tcp", "--dport", "80")
+    assert status == 0 and out.startswith("created intent 1 (web): 10.0.0.1 -> 10.0.0.5 4 Mbit/s")
+    assert api.get("1").match.as_dict() == {"ip_proto": 6, "tp_dst": 80}
+
+    status, out, _ = run(capsys, "list")
+    assert status == 0
+    header, row = out.splitlines()
+    assert header.split() == ["ID", "NAME", "SRC", "DST", "RATE", "PRIO", "WEIGHT", "MATCH", "VERSION"]
+    assert row.split() == ["1", "web", "10.0.0.1", "10.0.0.5", "4", "Mbit/s", "0", "1", "ip_proto=6", "tp_dst=80", "1"]
+
+    status, out, _ = run(capsys, "show", "web", "--json")
+    assert status == 0 and json.loads(out)["intent"]["id"] == "1"
+    assert json.loads(out)["allocation"]["state"] == "pending"
+
+    status, out, _ = run(capsys, "show", "1")
+    assert status == 0 and "name:      web" in out and "state:     pending" in out
+
+    status, out, _ = run(capsys, "delete", "web")
+    assert (status, out) == (0, "deleted intent 1 (web)\n") and len(api) == 0
+
+
+def test_list_json_is_the_api_answer(api, capsys):
+    api.create({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6})
+    status, out, _ = run(capsys, "--json", "list")
+    assert status == 0 and json.loads(out) == {"intents": [api.get("1").as_dict()]}
+
+
+def test_allocations_table(api, capsys):
+    api.create({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 2e6, "name": "a"})
+    status, out, _ = run(capsys, "allocations")
+    lines = out.splitlines()
+    assert status == 0 and lines[0].split() == ["ID", "NAME", "STATE", "REQUESTED", "ALLOCATED", "MEASURED", "PATHS"]
+    assert lines[1].split() == ["1", "a", "pending", "2", "Mbit/s", "0", "bit/s", "-", "-"]
+    assert lines[2] == "last solve: max-min, none, 0.0 ms"
+
+
+def test_apply_creates_updates_prunes_and_is_idempotent(api, tmp_path, capsys):
+    api.create({"src": "10.0.0.1", "dst": "10.0.0.5", "rate_bps": 1e6, "name": "web"})
+    api.create({"src": "10.0.0.3", "dst": "10.0.0.4", "rate_bps": 1e6, "name": "old"})
+    api.create({"src": "10.0.0.3", "dst": "10.0.0.6", "rate_bps": 1e6})
+    path = write(tmp_path, FILE)
+
+    status, out, _ = run(capsys, "apply", "-f", path, "--dry-run", "--prune")
+    assert status == 0 and out.splitlines() == [
+        "+ bulk: 10.0.0.2 -> 10.0.0.9 1.5 Gbit/s priority 1 weight 1 match -",
+        "~ web (id 1): rate_bps: 1 Mbit/s -> 4 Mbit/s, match: - -> ip_proto=6 tp_dst=80",
+        "- old (id 2): 10.0.0.3 -> 10.0.0.4 1 Mbit/s priority 0 weight 1 match -",
+        "- (unnamed) (id 3): 10.0.0.3 -> 10.0.0.6 1 Mbit/s priority 0 weight 1 match -",
+        "dry run, nothing changed; would 1 create, 1 change, 2 delete, 0 unchanged"]
+    assert [m for m, _ in api.seen] == ["GET"] and len(api) == 3
+
+    status, out, _ = run(capsys, "apply", "-f", path)
+    assert status == 0 and out.splitlines()[-2:] == [
+        "1 created, 1 changed, 0 deleted, 0 unchanged",
+        "not in the file, left alone (use --prune to delete): 2 (old), 3"]
+    assert {i.name: i.rate_bps for i in api.list()} == {"web": 4e6, "old": 1e6, None: 1e6, "bulk": 1.5e9}
+
+    status, out, _ = run(capsys, "apply", "-f", path, "--prune", "--json")
+    report = json.loads(out)
+    assert status == 0 and report["complete"] and [(c["op"], c["id"], c["done"]) for c in report["changes"]] == [
+        ("delete", "2", True), ("delete", "3", True), ("unchanged", "1", True), ("unchanged", "4", True)]
+    assert sorted(i.name for i in api.list()) == ["bulk", "web"]
+
+    api.seen.clear()
+    status, out, _ = run(capsys, "apply", "-f", path, "--prune")
+    assert status == 0 and out.splitlines() == ["= web (id 1)", "= bulk (id 4)",
+                                                "0 created, 0 changed, 0 deleted, 2 unchanged"]
+    assert [m for m, _ in api.seen] == ["GET"]
+
+
+def test_apply_json_file(api, tmp_path, capsys):
+    path = write(tmp_path, json.dumps([{"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 5e5}]),
+                 "intents.json")
+    assert run(capsys, "apply", "-f", path)[0] == 0 and api.get("1").rate_bps == 5e5
+
+
+def test_bad_file_changes_nothing_and_exits_2(api, tmp_path, capsys):
+    path = write(tmp_path, FILE + "  - {name: third, src: 10.0.0.1, dst: 10.0.0.1, rate_bps: 1M}\n")
+    status, out, err = run(capsys, "apply", "-f", path, "--prune")
+    assert status == 2 and out == ""
+    assert err == f"te-intent: error: {path}: intent #3 (third): src and dst are the same host 10.0.0.1\n"
+    assert api.seen == []
+
+
+@pytest.mark.parametrize("text, message", [
+    ("intents: [", "is neither YAML nor JSON"),
+    ("- {src: 10.0.0.1, dst: 10.0.0.2, rate_bps: 1M}", "intent #1 has no name"),
+])
+def test_unreadable_files_exit_2(api, tmp_path, capsys, text, message):
+    status, _, err = run(capsys, "apply", "-f", write(tmp_path, text))
+    assert status == 2 and message in err and len(err.splitlines()) == 1 and api.seen == []
+
+
+def test_missing_file_exits_2(api, tmp_path, capsys):
+    status, _, err = run(capsys, "apply", "-f", str(tmp_path / "nope.yaml"))
+    assert status == 2 and "cannot read" in err and "No such file" in err
+
+
+def test_refused_apply_reports_what_was_applied(api, tmp_path, capsys):
+    # 10.0.0.99 is valid IPv4 (so the file passes local checks) but not a host the controller knows.
+    path = write(tmp_path, FILE + "  - {name: far, src: 10.0.0.1, dst: 10.0.0.99, rate_bps: 1M}\n")
+    api.create({"src": "10.0.0.1", "dst": "10.0.0.5", "rate_bps": 1e6, "name": "web"})
+    status, out, err = run(capsys, "apply", "-f", path)
+    assert status == 1
+    assert out.splitlines()[0].startswith("+ bulk:")
+    assert out.splitlines()[1:] == ["not applied:", "  + far: 10.0.0.1 -> 10.0.0.99 1 Mbit/s priority 0 weight 1 match -",
+                                    "  ~ web (id 1): rate_bps: 1 Mbit/s -> 4 Mbit/s, match: - -> ip_proto=6 tp_dst=80"]
+    assert err == ("te-intent: error: the controller refused POST /te/v1/intents (400): dst 10.0.0.99 is not a "
+                   "known host (field dst) [while applying + far; 1 of 3 changes were applied, the rest were not]\n")
+    assert sorted(i.name for i in api.list()) == ["bulk", "web"] and api.get("1").rate_bps == 1e6
+
+
+def test_refused_add_shows_the_controller_message(api, capsys):
+    api.create({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6, "name": "web"})
+    status, _, err = run(capsys, "add", "--src", "10.0.0.3", "--dst", "10.0.0.4", "--rate", "1M", "--name", "web")
+    assert status == 1
+    assert err == ("te-intent: error: the controller refused POST /te/v1/intents (409): intent 1 is already "
+                   "named 'web' (field name)\n")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["add", "--src", "10.0.0.1", "--dst", "10.0.0.2", "--rate", "1M", "--dport", "80"],
+     "--dport: match.tp_dst needs match.ip_proto 6 (TCP) or 17 (UDP)"),
+    (["add", "--src", "10.0.0.1", "--dst", "10.0.0.2", "--rate", "4MB"], "argument --rate: not a rate: '4MB'"),
+    (["add", "--src", "10.0.0.1", "--dst", "10.0.0.2"], "the following arguments are required: --rate"),
+    (["add", "--src", "10.0.0.1", "--dst", "10.0.0.2", "--rate", "1M", "--priority", "9"],
+     "--priority: priority must be an integer from 0 to 7, not 9"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ([], "the following arguments are required: COMMAND"),
+])
+def test_usage_errors_exit_2_without_a_request(api, capsys, argv, message):
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and out == "" and api.seen == []
+    assert err.startswith("te-intent: error: ") and message in err and len(err.splitlines()) == 1
+
+
+def test_unknown_intent_exits_1(api, capsys):
+    status, _, err = run(capsys, "delete", "nothing")
+    assert (status, err) == (1, "te-intent: error: no intent with id or name 'nothing'\n")
+
+
+def test_unreachable_controller_exits_3(capsys, monkeypatch):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("TE_CONTROLLER", "http://127.0.0.1:1")
+    status, out, err = run(capsys, "--controller", f"127.0.0.1:{port}", "list")
+    assert status == 3 and out == ""
+    assert err == (f"te-intent: error: cannot reach the controller at http://127.0.0.1:{port} (connection refused); "
+                   f"set --controller or TE_CONTROLLER\n")
+
+
+def test_silent_controller_times_out_with_exit_3(capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()  # accepts the connection, never answers
+        status, _, err = run(capsys, "list", "--timeout", "0.3", "--controller", f"http://127.0.0.1:{s.getsockname()[1]}")
+    assert status == 3 and "did not answer within 0.3 s" in err
+
+
+def test_a_server_without_the_api_is_refused_not_a_traceback(capsys):
+    class NotTheApi(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(404)
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"not here\n")
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), NotTheApi)
+    threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True).start()
+    try:
+        status, _, err = run(capsys, "--controller", f"http://127.0.0.1:{httpd.server_address[1]}", "list")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert status == 1 and err == "te-intent: error: the controller has no intent API (GET /te/v1/intents answered 404)\n"
+
+
+def test_help_exits_0(capsys):
+    assert main(["--help"]) == 0 and "apply" in capsys.readouterr().out
