@@ -1,0 +1,152 @@
+"""One entry point for every objective: candidate paths, then a model, then a :class:`~te.model.Solution`.
+
+The three steps are separate calls so that callers (``te-solve``, the benchmark, the
+controller) can time them from outside; no algorithm reads a clock::
+
+    cands = candidate_paths(graph, demands, k)      # or ecmp_candidates(graph, demands)
+    model = build(cands, objective)                 # sparse matrices, no solving
+    solution = model.solve()
+
+:func:`solve` does all three.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from te.errors import InvalidInput
+from te.lp import LP_OBJECTIVES, build_model
+from te.paths import Candidates, candidate_paths, solution_from_rates
+from te.waterfill import build_waterfill
+
+__all__ = ["OBJECTIVES", "build", "candidates_for", "ecmp_candidates", "solve"]
+
+OBJECTIVES = (*LP_OBJECTIVES, "max-min-fast", "ecmp")
+
+
+def ecmp_candidates(graph, demands) -> Candidates:
+    """Candidates for ``ecmp``: every equal-cost shortest path of each demand (:mod:`te.ecmp`)."""
+    from te.ecmp import equal_cost_paths
+
+    demands = tuple(demands)
+    per_pair = {}
+    for d in demands:
+        if (d.src, d.dst) not in per_pair:
+            per_pair[d.src, d.dst] = equal_cost_paths(graph, d.src, d.dst, weight="weight")
+    return Candidates.from_paths(graph, demands, [per_pair[d.src, d.dst] for d in demands])
+
+
+def candidates_for(graph, demands, objective, k=4, path_method="ksp") -> Candidates:
+    """The candidate paths ``objective`` works on: equal-cost paths for ``ecmp``, else :func:`candidate_paths`."""
+    _check_objective(objective)
+    if objective == "ecmp":
+        return ecmp_candidates(graph, demands)
+    return candidate_paths(graph, demands, k=k, method=path_method)
+
+
+def demand_five_tuple(demand):
+    """The synthetic 5-tuple ``ecmp`` hashes for a demand: TCP to port 80 from a port derived from its id.
+
+    Examples
+    --------
+    >>> from te.model import Demand
+    >>> demand_five_tuple(Demand("d7", "a", "b", 1.0))
+    ('10.0.0.1', '10.0.0.2', 6, 45395, 80)
+    """
+    return ("10.0.0.1", "10.0.0.2", 6, 1024 + zlib.crc32(demand.id.encode()) % 64000, 80)
+
+
+@dataclass(eq=False)
+class EcmpModel:
+    """Each demand is one flow hashed onto one of its equal-cost paths; rates are flow-level max-min fair."""
+
+    cands: Candidates
+
+    @property
+    def size(self):
+        return {"variables": len(self.cands.demands), "constraints": len(self.cands.arcs)}
+
+    def solve(self):
+        from te.ecmp import pick_path
+        from te.flowsim import max_min_rates
+
+        cands = self.cands
+        if not cands.demands:
+            return solution_from_rates(cands, "ecmp", "heuristic", np.zeros(0), 0.0, {"lps": 0, **self.size})
+        chosen = np.array([cands.path_ptr[i] + pick_path(cands.paths[cands.path_ptr[i]:cands.path_ptr[i + 1]],
+                                                         demand_five_tuple(d))
+                           for i, d in enumerate(cands.demands)], dtype=np.int64)
+        capacity = dict(zip(cands.arcs, cands.capacity_bps.tolist()))
+        requests = [d.rate_bps for d in cands.demands]
+        flow_rates, _ = max_min_rates([cands.paths[p] for p in chosen], capacity, caps=requests)
+        rates = np.zeros(len(cands.paths))
+        rates[chosen] = flow_rates
+        return solution_from_rates(cands, "ecmp", "heuristic", rates, float(rates.sum()), {"lps": 0, **self.size})
+
+
+def build(cands: Candidates, objective: str):
+    """Build the model of ``objective`` over ``cands``; call ``.solve()`` on the result.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from te.model import Demand
+    >>> g = nx.DiGraph()
+    >>> g.add_edge("a", "b", capacity=10.0, weight=1.0)
+    >>> c = candidate_paths(g, [Demand("d", "a", "b", 4.0)])
+    >>> build(c, "max-min").solve().allocated_bps
+    array([4.])
+    """
+    _check_objective(objective)
+    if objective == "max-min-fast":
+        return build_waterfill(cands)
+    if objective == "ecmp":
+        return EcmpModel(cands)
+    return build_model(cands, objective)
+
+
+def solve(graph, demands, objective="max-min", k=4, path_method="ksp"):
+    """Route ``demands`` over ``graph`` with ``objective``.
+
+    Parameters
+    ----------
+    graph : networkx.DiGraph
+        Arcs with ``capacity`` (bit/s) and ``weight`` (see :func:`te.io.read_topology`).
+    demands : sequence of Demand
+    objective : {"max-throughput", "min-mlu", "max-min", "max-min-fast", "ecmp"}
+    k : int, default 4
+        Candidate paths per demand (ignored by ``ecmp``, which uses every equal-cost path).
+    path_method : {"ksp", "disjoint"}
+        See :func:`te.paths.candidate_paths`.
+
+    Returns
+    -------
+    te.model.Solution
+        ``solution.routes(i)`` gives ``[(path_nodes, rate_bps), ...]`` for demand ``i``.
+
+    Raises
+    ------
+    te.errors.InvalidInput, te.errors.NoPath, te.errors.SolverError
+
+    Examples
+    --------
+    Two demands share link ``b-c``; with weights 1 and 3 they split it 1:3.
+
+    >>> import networkx as nx
+    >>> from te.model import Demand
+    >>> g = nx.DiGraph()
+    >>> for u, v in [("a", "b"), ("b", "c"), ("d", "b")]:
+    ...     g.add_edge(u, v, capacity=8.0, weight=1.0)
+    >>> sol = solve(g, [Demand("x", "a", "c", 10.0), Demand("y", "d", "c", 10.0, weight=3.0)])
+    >>> sol.allocated_bps.round(9).tolist()
+    [2.0, 6.0]
+    """
+    cands = candidates_for(graph, demands, objective, k=k, path_method=path_method)
+    return build(cands, objective).solve()
+
+
+def _check_objective(objective):
+    if objective not in OBJECTIVES:
+        raise InvalidInput(f"unknown objective {objective!r} (expected one of {', '.join(OBJECTIVES)})")
