@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import fields
 
 from ryu import cfg
+from ryu.app.wsgi import WSGIApplication
 from ryu.base import app_manager
 from ryu.controller import ofp_event
 from ryu.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
@@ -23,13 +24,18 @@ from ryu.topology import event as topo_event
 
 from . import ofmsg
 from .compile import compile_baseline, host_pairs
+from .compile_te import compile_te
 from .hosts import HostService
+from .intents import IntentRegistry
 from .packets import ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_LLDP, parse_arp, parse_ethernet, parse_ipv4
 from .reconcile import BARRIER, apply, diff
+from .rest import TERestController
 from .settings import Settings
 from .specs import State
+from .stats import PortRates
+from .te_plan import Plan, allocation_views, inputs_key, link_views, plan, topology_view
 from .topology import Fabric, read_link_info
-from .tunnels import IdAllocator, TunnelPlanner
+from .tunnels import MPLS_LABEL_MAX, TE_LABEL_MIN, IdAllocator, TunnelPlanner
 
 _OPT_TYPES = {"str": cfg.StrOpt, "float": cfg.FloatOpt, "int": cfg.IntOpt}
 cfg.CONF.register_opts(
@@ -38,6 +44,8 @@ cfg.CONF.register_opts(
 )
 
 GROUP_ID_MAX = 0xFFFFFF00  # OFPG_MAX
+TE_GROUP_MIN = 0x40000000  # ECMP groups below, one group per intent from here
+METER_ID_MAX = 0xFFFF  # OVS userspace accepts 262143; far more than intents per switch
 
 
 def logged(handler):
@@ -61,6 +69,7 @@ def _port_live(ofp, port) -> bool:
 
 class TEController(app_manager.RyuApp):
     OFP_VERSIONS = [ofproto_v1_3.OFP_VERSION]
+    _CONTEXTS = {"wsgi": WSGIApplication}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -71,17 +80,35 @@ class TEController(app_manager.RyuApp):
         self.fabric = Fabric(link_info, self.settings.default_capacity_bps)
         self.hosts = HostService(self.settings.arp_settle_seconds, self.settings.arp_flood_interval)
         self.planner = TunnelPlanner(self.settings.max_paths)
-        self.group_ids = IdAllocator(1, GROUP_ID_MAX)
+        self.group_ids = IdAllocator(1, TE_GROUP_MIN - 1)
+        self.intents = IntentRegistry(lambda: self.fabric.hosts.keys() | self.fabric.link_info.hosts.keys())
+        self.te_plan = Plan(objective=self.settings.te_objective, headroom=self.settings.te_headroom)
+        self.te_key = None  # inputs of te_plan (intents generation, links, hosts)
+        self.te_due = False  # the periodic re-solve is due
+        self.te_solve_seconds = None
+        self.te_shown: dict = {}  # intent id -> [(PathShare, label, weight)] as compiled
+        self.te_times: dict = {}  # intent id -> (signature, computed_at, installed_at)
+        self.te_labels = IdAllocator(TE_LABEL_MIN, MPLS_LABEL_MAX)
+        self.te_group_ids = IdAllocator(TE_GROUP_MIN, GROUP_ID_MAX)
+        self.te_meter_ids = IdAllocator(1, METER_ID_MAX)
+        self.last_install: dict = {}  # what the last reconcile sent and how long it took
+        self.port_rates = PortRates()
         self.installed = State()
         self.dps: dict = {}  # dpid -> Datapath
         self.counters: Counter = Counter()
         self._barrier_waiters: dict = {}  # (dpid, xid) -> hub.Event
         self._dirty = hub.Event()
+        self._held_packets: list = []  # PacketOuts waiting for the next recomputation to be installed
         self.logger.info("te: settings %s; topology file gives %d link capacities", self.settings,
                          len(link_info.capacity_bps) if link_info else 0)
+        kwargs["wsgi"].register(TERestController, {"app": self})
         self.threads.append(hub.spawn(self._reconcile_loop))
         if self.settings.stats_interval > 0:
             self.threads.append(hub.spawn(self._stats_loop))
+        if self.settings.te_interval > 0:
+            self.threads.append(hub.spawn(self._te_timer))
+        if self.settings.port_stats_interval > 0:
+            self.threads.append(hub.spawn(self._port_stats_loop))
 
     # --- switches, ports and links -------------------------------------------------
     @set_ev_cls(ofp_event.EventOFPStateChange, [MAIN_DISPATCHER, DEAD_DISPATCHER])
@@ -102,6 +129,7 @@ class TEController(app_manager.RyuApp):
             del self.dps[dp.id]
             self.installed = self.installed.without_dpid(dp.id)
             self.fabric.remove_switch(dp.id)
+            self.port_rates.forget(dp.id)
             self.logger.info("te: switch %016x disconnected", dp.id)
         self._request_reconcile()
 
@@ -155,18 +183,25 @@ class TEController(app_manager.RyuApp):
             self.counters["packet_in_ipv4"] += 1
             ip = parse_ipv4(eth.payload)
             if ip is not None:
-                outcome = self.hosts.handle_ipv4(self.fabric, dp.id, in_port, eth, ip, now, msg.data)
+                outcome = self.hosts.handle_ipv4(self.fabric, dp.id, in_port, eth, ip, now)
         else:
             self.counters["packet_in_other"] += 1
         if outcome is None:
             return
-        for out in outcome.packets:
+        if outcome.hosts_changed:
+            # Answer once the forwarding for the new host is on the switches: a host sends its first
+            # packet right after the ARP answer, and it must not race the rules (see _reconcile_loop).
+            self._held_packets.extend(outcome.packets)
+            self._request_reconcile()
+        else:
+            self._send_packets(outcome.packets)
+
+    def _send_packets(self, packets):
+        for out in packets:
             target = self.dps.get(out.dpid)
             if target is not None:
                 target.send_msg(ofmsg.packet_out(target, out.port, out.data))
                 self.counters["packet_out"] += 1
-        if outcome.hosts_changed:
-            self._request_reconcile()
 
     @set_ev_cls(ofp_event.EventOFPErrorMsg, MAIN_DISPATCHER)
     @logged
@@ -177,6 +212,14 @@ class TEController(app_manager.RyuApp):
         self.logger.error("te: OFPErrorMsg from %016x: type=%s code=%s data=%s", msg.datapath.id,
                           ofp.ofp_error_type_to_str(msg.type), ofp.ofp_error_code_to_str(msg.type, msg.code),
                           msg.data.hex())
+
+    @set_ev_cls(ofp_event.EventOFPPortStatsReply, MAIN_DISPATCHER)
+    @logged
+    def _port_stats_reply(self, ev):
+        dp, now = ev.msg.datapath, time.monotonic()
+        for stat in ev.msg.body:
+            if stat.port_no <= dp.ofproto.OFPP_MAX:
+                self.port_rates.update(dp.id, stat.port_no, stat.tx_bytes, now)
 
     @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
     @logged
@@ -194,24 +237,32 @@ class TEController(app_manager.RyuApp):
             self._dirty.wait()
             hub.sleep(self.settings.reconcile_delay)
             self._dirty.clear()
+            # Packets held for this recomputation go out once its changes are confirmed (or it failed:
+            # holding them longer would only turn a late answer into no answer).
+            release, self._held_packets = self._held_packets, []
             try:
                 self._reconcile()
             except Exception:
                 self.counters["handler_errors"] += 1
                 self.logger.exception("te: recomputation failed")
+            finally:
+                self._send_packets(release)
 
     def _reconcile(self):
         start = time.monotonic()
+        self._solve_te_if_needed()
+        switches = self.dps.keys() & self.fabric.switches.keys()
         tunnels = self.planner.plan(self.fabric.adjacency(), host_pairs(self.fabric))
-        desired = compile_baseline(self.dps.keys() & self.fabric.switches.keys(), self.fabric.hosts.values(),
-                                   tunnels, self.group_ids)
+        baseline = compile_baseline(switches, self.fabric.hosts.values(), tunnels, self.group_ids)
+        te_specs, self.te_shown = compile_te(self.te_plan, self.te_labels, self.te_group_ids, self.te_meter_ids,
+                                             self.settings.te_wcmp_budget, self.settings.te_meter_burst_ms)
+        self._note_computed()
+        desired = State.of([*baseline, *(spec for spec in te_specs if spec.dpid in switches)])
         changes = diff(self.installed, desired)
-        if not changes:
-            return
-        sent, touched = [], set()
+        sent, touched, confirmed = [], set(), True
         for change in changes:
             if change is BARRIER:
-                self._await_barriers(touched)
+                confirmed &= self._await_barriers(touched)
                 touched = set()
                 continue
             dp = self.dps.get(change.dpid)
@@ -222,14 +273,95 @@ class TEController(app_manager.RyuApp):
             touched.add(change.dpid)
         # A switch that went away (or reconnected) meanwhile was cleared by _state_change.
         self.installed = apply(self.installed, [c for dp, c in sent if self.dps.get(c.dpid) is dp])
+        if confirmed:
+            self._note_installed()
+        if not changes:
+            return
+        elapsed = time.monotonic() - start
         self.counters["flow_group_mods"] += len(sent)
         ops = Counter(c.op for _, c in sent)
-        self.logger.info("te: reconciled in %.0f ms: %s on %d switches; %d hosts, %d switch pairs, %d tunnels",
-                         1000 * (time.monotonic() - start), dict(ops), len({c.dpid for _, c in sent}),
-                         len(self.fabric.hosts), len(tunnels), sum(len(t) for t in tunnels.values()))
+        self.last_install = {"changes": len(sent), "seconds": round(elapsed, 6), "confirmed": confirmed}
+        self.logger.info("te: reconciled in %.0f ms: %s on %d switches; %d hosts, %d switch pairs, %d tunnels, "
+                         "%d intents", 1000 * elapsed, dict(ops), len({c.dpid for _, c in sent}),
+                         len(self.fabric.hosts), len(tunnels), sum(len(t) for t in tunnels.values()),
+                         len(self.te_shown))
 
-    def _await_barriers(self, dpids):
-        waiters = []
+    # --- traffic engineering -----------------------------------------------------
+    def intents_changed(self):
+        """Called by the REST API after every accepted change."""
+        self.logger.info("te: intents changed (generation %d, %d intents)", self.intents.generation,
+                         len(self.intents))
+        self._request_reconcile()
+
+    def _solve_te_if_needed(self):
+        key = inputs_key(self.fabric, self.intents.generation)
+        if key == self.te_key and not self.te_due:
+            return
+        self.te_key, self.te_due = key, False
+        start = time.monotonic()
+        self.te_plan = plan(self.fabric, self.intents.list(), self.settings.te_objective, self.settings.te_paths,
+                            self.settings.te_headroom)
+        self.te_solve_seconds = time.monotonic() - start
+        if self.te_plan.allocations:
+            routed = [a for a in self.te_plan.allocations if a.routable]
+            self.logger.info("te: solved %d intents (%d routable) with %s in %.0f ms: %s, %.3g bit/s allocated",
+                             len(self.te_plan.allocations), len(routed), self.te_plan.objective,
+                             1000 * self.te_solve_seconds, self.te_plan.status,
+                             sum(a.allocated_bps for a in routed))
+        if self.te_plan.status.startswith("failed"):
+            self.logger.warning("te: TE solve %s", self.te_plan.status)
+
+    def _signature(self, allocation) -> tuple:
+        shown = tuple((share.dpids, label, weight) for share, label, weight in self.te_shown.get(allocation.intent.id, ()))
+        return (allocation.intent.version, round(allocation.allocated_bps), shown, allocation.reason)
+
+    def _note_computed(self):
+        """Start the clock of every allocation that differs from what was there before."""
+        now, times = time.time(), {}
+        for a in self.te_plan.allocations:
+            sig = self._signature(a)
+            old = self.te_times.get(a.intent.id)
+            times[a.intent.id] = old if old is not None and old[0] == sig else (sig, now, None)
+        self.te_times = times
+
+    def _note_installed(self):
+        now = time.time()
+        for intent_id, (sig, computed_at, installed_at) in list(self.te_times.items()):
+            if installed_at is None:
+                self.te_times[intent_id] = (sig, computed_at, now)
+                if sig[3] is None:  # routed (an unroutable intent has nothing to install)
+                    self.logger.info("te: intent %s v%d installed %.0f ms after its allocation was computed",
+                                     intent_id, sig[0], 1000 * (now - computed_at))
+
+    def _te_timer(self):
+        while self.is_active:
+            hub.sleep(self.settings.te_interval)
+            self.te_due = True
+            self._request_reconcile()
+
+    def _port_stats_loop(self):
+        while self.is_active:
+            hub.sleep(self.settings.port_stats_interval)
+            for dp in list(self.dps.values()):
+                dp.send_msg(ofmsg.port_stats_request(dp))
+
+    # --- REST views (see controller.rest) ------------------------------------------
+    def allocations_body(self) -> dict:
+        times = {i: (computed, installed) for i, (_, computed, installed) in self.te_times.items()}
+        return {"allocations": allocation_views(self.intents.list(), self.te_plan, self.te_shown, times),
+                "solve": {"objective": self.te_plan.objective, "status": self.te_plan.status,
+                          "solve_seconds": self.te_solve_seconds, "headroom": self.te_plan.headroom,
+                          "last_install": self.last_install}}
+
+    def topology_body(self) -> dict:
+        return topology_view(self.fabric)
+
+    def links_body(self) -> dict:
+        return {"links": link_views(self.fabric, self.te_plan, self.port_rates.rates_bps())}
+
+    def _await_barriers(self, dpids) -> bool:
+        """Send a barrier to each switch and wait for the replies; True if all came in time."""
+        waiters, ok = [], True
         for dpid in sorted(dpids):
             dp = self.dps.get(dpid)
             if dp is None:
@@ -243,9 +375,11 @@ class TEController(app_manager.RyuApp):
         deadline = time.monotonic() + self.settings.barrier_timeout
         for dpid, xid, waiter in waiters:
             if not waiter.wait(timeout=max(0.0, deadline - time.monotonic())):
+                ok = False
                 self.logger.warning("te: no barrier reply from %016x within %.1f s", dpid,
                                     self.settings.barrier_timeout)
             self._barrier_waiters.pop((dpid, xid), None)
+        return ok
 
     def _stats_loop(self):
         while self.is_active:

@@ -49,15 +49,15 @@ def control_flows(dpid: int) -> list:
     ]
 
 
-def tunnel_flows(tunnel) -> list:
+def tunnel_flows(tunnel, flow_cookie: int = COOKIE_TUNNEL) -> list:
     """Label switching on the transit switches and the pop on the egress switch of one tunnel."""
     label = match(eth_type=ETH_TYPE_MPLS, mpls_label=tunnel.label)
     flows = [
-        FlowSpec(dpid, TABLE_FABRIC, PRIO_TUNNEL, label, (Output(port),), cookie=COOKIE_TUNNEL)
+        FlowSpec(dpid, TABLE_FABRIC, PRIO_TUNNEL, label, (Output(port),), cookie=flow_cookie)
         for dpid, port in tunnel.transit
     ]
     flows.append(FlowSpec(tunnel.egress, TABLE_FABRIC, PRIO_TUNNEL, label, (PopMpls(ETH_TYPE_IPV4),),
-                          goto_table=TABLE_ROUTE, cookie=COOKIE_TUNNEL))
+                          goto_table=TABLE_ROUTE, cookie=flow_cookie))
     return flows
 
 

@@ -24,7 +24,10 @@ class PacketOut:
 @dataclass(frozen=True)
 class Outcome:
     packets: tuple = ()  # PacketOut to send
-    hosts_changed: bool = False  # a host was learned or moved: recompute forwarding
+    # A host was learned or moved: recompute forwarding. The packets (ARP answers) then wait
+    # until the new rules are installed, so that the first packet a host sends after its ARP
+    # answer does not race them.
+    hosts_changed: bool = False
 
 
 class HostService:
@@ -58,23 +61,17 @@ class HostService:
                     requester.mac, requester.ip)),)
         return Outcome(packets, changed)
 
-    def handle_ipv4(self, fabric, dpid: int, in_port: int, eth: Ethernet, ip: Ipv4, now: float,
-                    frame: bytes = b"") -> Outcome:
+    def handle_ipv4(self, fabric, dpid: int, in_port: int, eth: Ethernet, ip: Ipv4, now: float) -> Outcome:
         """An IPv4 packet missed the route table: learn its sender, ask for its unknown destination.
 
-        A packet to a known host is delivered straight out of that host's port
-        (``frame`` is the whole packet): it raced the rules being installed for
-        a host just learned, and dropping it would fail e.g. a one-shot ping.
+        The packet itself is not forwarded: a miss for a known destination means the rules are
+        missing, which a slow path through the controller would only hide.
         """
         if in_port in fabric.link_ports(dpid):
             return Outcome()
         changed = fabric.learn_host(ip.src, eth.src, dpid, in_port)
         packets: tuple = ()
-        target = fabric.hosts.get(ip.dst)
-        if target is not None:
-            if frame and (target.dpid, target.port) != (dpid, in_port):
-                packets = (PacketOut(target.dpid, target.port, frame),)
-        else:
+        if ip.dst not in fabric.hosts:
             packets = self._flood(fabric, ip.dst, build_arp(
                 ARP_REQUEST, eth.src, BROADCAST_MAC, eth.src, ip.src, ZERO_MAC, ip.dst), now, exclude=(dpid, in_port))
         return Outcome(packets, changed)

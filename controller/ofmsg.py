@@ -103,6 +103,10 @@ def barrier(dp):
     return dp.ofproto_parser.OFPBarrierRequest(dp)
 
 
+def port_stats_request(dp):
+    return dp.ofproto_parser.OFPPortStatsRequest(dp, 0, dp.ofproto.OFPP_ANY)
+
+
 def packet_out(dp, port: int, data: bytes):
     ofp, parser = dp.ofproto, dp.ofproto_parser
     return parser.OFPPacketOut(dp, buffer_id=ofp.OFP_NO_BUFFER, in_port=ofp.OFPP_CONTROLLER,

@@ -5,11 +5,13 @@ switch touched so far to confirm a barrier before going on, so a phase is in
 place on *all* switches before the next starts):
 
 1. new meters and groups (a flow may only reference what exists);
-2. new and changed flows (new tunnel labels on transit/egress switches are in
-   place before any ingress group starts pushing them);
-3. changed groups and meters (traffic moves onto the new paths);
-4. deleted flows (nothing references the old entries any more...);
-5. deleted groups and meters (...so removing them cannot take live flows with them:
+2. new and changed flows that steer nothing: label switching on transit and
+   egress switches, delivery to hosts (a new tunnel is complete...);
+3. new and changed flows that hand packets to a group or meter (...before any
+   ingress classifier or route starts pushing its label);
+4. changed groups and meters (traffic moves onto the new paths);
+5. deleted flows (nothing references the old entries any more...);
+6. deleted groups and meters (...so removing them cannot take live flows with them:
    OpenFlow deletes the flows that point at a deleted group).
 
 A trailing barrier lets the sender know when everything is in place.
@@ -77,9 +79,14 @@ def diff(installed: State, desired: State) -> list:
     def of_kind(specs, *kinds):
         return [s for s in specs if isinstance(s, kinds)]
 
+    def flows(steering):
+        return [Change(op, s) for op, specs in ((ADD, added), (MODIFY, changed))
+                for s in of_kind(specs, FlowSpec) if s.steers == steering]
+
     phases = [
         [Change(ADD, s) for s in of_kind(added, MeterSpec, GroupSpec)],
-        [Change(ADD, s) for s in of_kind(added, FlowSpec)] + [Change(MODIFY, s) for s in of_kind(changed, FlowSpec)],
+        flows(steering=False),
+        flows(steering=True),
         [Change(MODIFY, s) for s in of_kind(changed, MeterSpec, GroupSpec)],
         [Change(DELETE, s) for s in of_kind(removed, FlowSpec)],
         [Change(DELETE, s) for s in of_kind(removed, MeterSpec, GroupSpec)],

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from te.engine import OBJECTIVES
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -27,6 +29,21 @@ class Settings:
         "help": "how long to wait for switches to confirm a phase of changes (s)"})
     stats_interval: float = field(default=10.0, metadata={
         "help": "log packet-in and flow-mod counters this often (s); 0 to disable"})
+    te_objective: str = field(default="max-min", metadata={
+        "help": "TE objective for intents: max-min (exact weighted max-min with priorities), max-min-fast, "
+                "max-throughput, min-mlu"})
+    te_paths: int = field(default=4, metadata={
+        "help": "candidate paths (tunnels) per intent"})
+    te_headroom: float = field(default=0.1, metadata={
+        "help": "fraction of every link's capacity the TE loop leaves unallocated (SWAN keeps 0.1)"})
+    te_interval: float = field(default=30.0, metadata={
+        "help": "re-run the TE solve this often even without changes (s); 0 to disable"})
+    te_wcmp_budget: int = field(default=64, metadata={
+        "help": "largest sum of the SELECT bucket weights of one intent's group (WCMP precision)"})
+    te_meter_burst_ms: float = field(default=50.0, metadata={
+        "help": "meter burst size as this many milliseconds of the allocated rate (at least 16 full frames)"})
+    port_stats_interval: float = field(default=2.0, metadata={
+        "help": "poll port counters this often to measure link loads (s); 0 to disable"})
 
     @classmethod
     def from_mapping(cls, values) -> "Settings":
@@ -34,10 +51,18 @@ class Settings:
         return cls(**{f.name: values[f.name] for f in fields(cls)})
 
     def __post_init__(self):
-        for name in ("default_capacity_bps", "max_paths"):
+        if self.te_objective not in OBJECTIVES or self.te_objective == "ecmp":
+            raise ValueError(f"[te] te_objective must be one of {', '.join(o for o in OBJECTIVES if o != 'ecmp')}, "
+                             f"got {self.te_objective!r}")
+        if self.te_paths > self.te_wcmp_budget:
+            raise ValueError(f"[te] te_paths ({self.te_paths}) must not exceed te_wcmp_budget ({self.te_wcmp_budget}):"
+                             " every path with traffic needs a bucket weight of at least 1")
+        if not 0 <= self.te_headroom < 1:
+            raise ValueError(f"[te] te_headroom must be >= 0 and < 1, got {self.te_headroom!r}")
+        for name in ("default_capacity_bps", "max_paths", "te_paths", "te_wcmp_budget", "te_meter_burst_ms"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"[te] {name} must be > 0, got {getattr(self, name)!r}")
         for name in ("arp_settle_seconds", "arp_flood_interval", "reconcile_delay", "barrier_timeout",
-                     "stats_interval"):
+                     "stats_interval", "te_interval", "port_stats_interval"):
             if getattr(self, name) < 0:
                 raise ValueError(f"[te] {name} must be >= 0, got {getattr(self, name)!r}")

@@ -23,7 +23,7 @@ TABLE_ROUTE = 1  # untagged IPv4 by destination: local host port or ingress grou
 
 PRIO_CONTROL = 1000  # ARP to the controller, IPv6 dropped
 PRIO_TUNNEL = 900  # label switching
-PRIO_TE = 500  # reserved for TE intent classifiers (later issues)
+PRIO_TE = 500  # TE intent classifiers (+ number of L4 match fields: the more specific wins)
 PRIO_ROUTE = 100  # ECMP baseline, one rule per known host
 PRIO_NOISE = 50  # IPv4 broadcast / multicast dropped
 PRIO_DEFAULT = 10  # IPv4 -> ROUTE
@@ -119,6 +119,11 @@ class FlowSpec:
     @property
     def group_refs(self) -> frozenset:
         return frozenset(a.group_id for a in self.actions if isinstance(a, ToGroup))
+
+    @property
+    def steers(self) -> bool:
+        """Whether this flow hands packets to a group or a meter (an ingress decision, not label switching)."""
+        return self.meter_id is not None or bool(self.group_refs)
 
 
 @dataclass(frozen=True)

@@ -26,17 +26,29 @@ class LinkInfo:
 
     capacity_bps: dict = field(default_factory=dict)  # (dpid_a, dpid_b) -> bit/s, both directions
     expected_neighbours: dict = field(default_factory=dict)  # dpid -> Counter of neighbour dpids
+    switch_names: dict = field(default_factory=dict)  # dpid -> node id in the file
+    hosts: dict = field(default_factory=dict)  # ip -> FileHost
 
     def capacity(self, a: int, b: int, default_bps: float) -> float:
         return self.capacity_bps.get((a, b), default_bps)
+
+
+@dataclass(frozen=True)
+class FileHost:
+    """A host the topology file lists (``kind="host"`` with an ``ip``): where it should be and its link speed."""
+
+    name: str
+    dpid: int | None  # the switch it is linked to, if the file says
+    capacity_bps: float | None  # of its access link, if the file says
 
 
 def read_link_info(path: str) -> LinkInfo:
     """Read switch-to-switch capacities from a networkx node-link JSON file.
 
     Switch nodes carry ``dpid`` (int); links carry ``capacity`` (bit/s).
-    Nodes without ``dpid`` (hosts) and links touching them are ignored.  An
-    undirected file gives each link's capacity to both directions.
+    Host nodes (``kind="host"`` with an ``ip``) are listed with the switch and
+    capacity of their access link; other nodes without ``dpid`` are ignored.
+    An undirected file gives each link's capacity to both directions.
 
     Raises
     ------
@@ -53,25 +65,33 @@ def read_link_info(path: str) -> LinkInfo:
     except (KeyError, TypeError) as exc:
         raise ValueError(f"{path}: not networkx node-link JSON (missing {exc})") from None
     dpid_of = {n["id"]: int(n["dpid"]) for n in nodes if n.get("dpid") is not None}
+    ip_of = {n["id"]: str(n["ip"]).split("/")[0] for n in nodes
+             if n.get("kind") == "host" and n.get("ip") and n.get("dpid") is None}
     directed = bool(data.get("directed", False))
     capacity: dict = {}
     neighbours: dict = {}
+    hosts = {ip: FileHost(str(name), None, None) for name, ip in ip_of.items()}
     for link in links:
-        a, b = dpid_of.get(link["source"]), dpid_of.get(link["target"])
-        if a is None or b is None:
-            continue
         cap = link.get("capacity")
         if cap is not None:
             cap = float(cap)
             if not cap > 0:
                 raise ValueError(f"{path}: link {link['source']}-{link['target']} has capacity {cap!r}, want > 0")
+        for host, switch in ((link["source"], link["target"]), (link["target"], link["source"])):
+            if host in ip_of and switch in dpid_of:
+                hosts[ip_of[host]] = FileHost(str(host), dpid_of[switch], cap)
+        a, b = dpid_of.get(link["source"]), dpid_of.get(link["target"])
+        if a is None or b is None:
+            continue
+        if cap is not None:
             capacity[(a, b)] = cap
             if not directed:
                 capacity.setdefault((b, a), cap)
         neighbours.setdefault(a, Counter())[b] += 1
         if not directed:
             neighbours.setdefault(b, Counter())[a] += 1
-    return LinkInfo(capacity, neighbours)
+    names = {int(n["dpid"]): str(n["id"]) for n in nodes if n.get("dpid") is not None}
+    return LinkInfo(capacity, neighbours, names, hosts)
 
 
 @dataclass

@@ -9,12 +9,15 @@ hop, so per-hop groups would keep re-choosing the same bucket index).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import islice
-
 import networkx as nx
+
+from te.ecmp import equal_cost_paths as te_equal_cost_paths
+from te.errors import NoPath
 
 MPLS_LABEL_MIN = 16  # 0-15 are reserved
 MPLS_LABEL_MAX = (1 << 20) - 1
+# ECMP tunnels take the lower half of the labels, TE tunnels (controller.compile_te) the upper half.
+TE_LABEL_MIN = 1 << 19
 
 
 class IdAllocator:
@@ -29,6 +32,7 @@ class IdAllocator:
     def __init__(self, first: int, last: int):
         self.first, self.last = first, last
         self._ids: dict = {}
+        self._used: set = set()  # the values of _ids, kept so that a fresh id costs O(1) on average
         self._next = first
 
     def __contains__(self, key) -> bool:
@@ -36,16 +40,19 @@ class IdAllocator:
 
     def get(self, key) -> int:
         if key not in self._ids:
-            self._ids[key] = self._fresh()
+            value = self._fresh()
+            self._ids[key] = value
+            self._used.add(value)
         return self._ids[key]
 
     def retain(self, keys) -> None:
         """Forget every key not in ``keys``."""
         keep = set(keys)
         self._ids = {k: v for k, v in self._ids.items() if k in keep}
+        self._used = set(self._ids.values())
 
     def _fresh(self) -> int:
-        used = set(self._ids.values())
+        used = self._used
         span = self.last - self.first + 1
         if len(used) >= span:
             raise RuntimeError(f"all ids {self.first}..{self.last} are in use")
@@ -85,7 +92,7 @@ class Tunnel:
         return tuple(d for d, _ in self.hops) + (self.egress,)
 
 
-def equal_cost_paths(adjacency: dict, src: int, dst: int, max_paths: int) -> list:
+def equal_cost_paths(adjacency: dict, src: int, dst: int, max_paths: int, graph=None) -> list:
     """All shortest (fewest-hop) switch paths from ``src`` to ``dst``, at most ``max_paths``.
 
     Parameters
@@ -96,6 +103,8 @@ def equal_cost_paths(adjacency: dict, src: int, dst: int, max_paths: int) -> lis
         Ingress and egress dpids (different).
     max_paths : int
         Keep the first ``max_paths`` paths in sorted order (deterministic).
+    graph : networkx.DiGraph, optional
+        ``adjacency`` as a graph, when the caller already built it (see :func:`te.ecmp.equal_cost_paths`).
 
     Returns
     -------
@@ -109,15 +118,14 @@ def equal_cost_paths(adjacency: dict, src: int, dst: int, max_paths: int) -> lis
     >>> equal_cost_paths(adj, 1, 4, 8)
     [((1, 1), (2, 2)), ((1, 2), (3, 2))]
     """
-    g = nx.DiGraph()
-    g.add_edges_from(adjacency)
+    g = graph if graph is not None else nx.DiGraph(list(adjacency))
     if src not in g or dst not in g:
         return []
     try:
-        paths = sorted(nx.all_shortest_paths(g, src, dst))
-    except nx.NetworkXNoPath:
+        paths = te_equal_cost_paths(g, src, dst, limit=max_paths)
+    except NoPath:
         return []
-    return [tuple((a, adjacency[(a, b)]) for a, b in zip(p, p[1:])) for p in islice(paths, max_paths)]
+    return [tuple((a, adjacency[(a, b)]) for a, b in zip(p, p[1:])) for p in paths]
 
 
 class TunnelPlanner:
@@ -125,15 +133,16 @@ class TunnelPlanner:
 
     def __init__(self, max_paths: int = 16):
         self.max_paths = max_paths
-        self.labels = IdAllocator(MPLS_LABEL_MIN, MPLS_LABEL_MAX)
+        self.labels = IdAllocator(MPLS_LABEL_MIN, TE_LABEL_MIN - 1)
 
     def plan(self, adjacency: dict, pairs) -> dict:
         """``{(ingress, egress): tuple of Tunnel}`` for every pair with a path (pairs without one are left out)."""
         result: dict = {}
         in_use = []
+        graph = nx.DiGraph(list(adjacency))
         for src, dst in sorted(set(pairs)):
             tunnels = []
-            for hops in equal_cost_paths(adjacency, src, dst, self.max_paths):
+            for hops in equal_cost_paths(adjacency, src, dst, self.max_paths, graph):
                 key = (hops, dst)
                 in_use.append(key)
                 tunnels.append(Tunnel(self.labels.get(key), hops, dst))

@@ -52,6 +52,7 @@ class Controller:
     def __init__(self, artifacts: Path, topology_file: Path | None = None, **options):
         self.artifacts = artifacts
         self.port = free_port()
+        self.api_port = free_port()
         self.log_path = artifacts / "controller.log"
         self.conf_path = artifacts / "te.conf"
         conf = {"topology_file": str(topology_file or ""), "stats_interval": 5.0} | options
@@ -62,7 +63,13 @@ class Controller:
     @property
     def command(self) -> list:
         return [str(RYU_MANAGER), "--observe-links", "--ofp-listen-host", "127.0.0.1",
-                "--ofp-tcp-listen-port", str(self.port), "--config-file", str(self.conf_path), "controller.app"]
+                "--ofp-tcp-listen-port", str(self.port), "--wsapi-host", "127.0.0.1", "--wsapi-port",
+                str(self.api_port), "--config-file", str(self.conf_path), "controller.app"]
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the intent REST API, e.g. ``http://127.0.0.1:PORT/te/v1``."""
+        return f"http://127.0.0.1:{self.api_port}/te/v1"
 
     def start(self, timeout: float = 30.0) -> None:
         log = open(self.log_path, "ab")
@@ -71,15 +78,18 @@ class Controller:
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout
+        waiting = [self.port, self.api_port]
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"ryu-manager exited with {self.proc.returncode}; log: {self.log_path}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
+                with socket.create_connection(("127.0.0.1", waiting[0]), timeout=0.2):
+                    waiting.pop(0)
+                    if not waiting:
+                        return
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError(f"ryu-manager did not listen on port {self.port} within {timeout} s")
+        raise RuntimeError(f"ryu-manager did not listen on port {waiting[0]} within {timeout} s")
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM (SIGINT can hang ryu-manager), then SIGKILL after ``timeout``."""

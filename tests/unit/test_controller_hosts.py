@@ -1,4 +1,4 @@
-from controller.hosts import HostService, PacketOut
+from controller.hosts import HostService
 from controller.packets import (
     ARP_REPLY, ARP_REQUEST, BROADCAST_MAC, ZERO_MAC, Ipv4, build_arp, parse_arp, parse_ethernet,
 )
@@ -94,14 +94,3 @@ def test_ipv4_miss_learns_sender_and_asks_for_destination():
     out = svc.handle_ipv4(f, 1, 2, eth, Ipv4("10.0.0.1", "10.0.0.9", 1), now=20.0)
     assert out.packets == () and not out.hosts_changed
 
-
-def test_ipv4_miss_to_a_known_host_is_delivered_out_of_its_port():
-    f, svc = fabric(), HostService()
-    f.learn_host("10.0.0.9", M3, 2, 3)
-    eth, _ = request(M1, "10.0.0.1", "10.0.0.9")
-    frame = b"\x00" * 60
-    out = svc.handle_ipv4(f, 1, 2, eth, Ipv4("10.0.0.1", "10.0.0.9", 1), now=9.0, frame=frame)
-    assert out.packets == (PacketOut(2, 3, frame),)
-    # Never back out of the port it came in on.
-    out = svc.handle_ipv4(f, 2, 3, eth, Ipv4("10.0.0.1", "10.0.0.9", 1), now=9.0, frame=frame)
-    assert out.packets == ()

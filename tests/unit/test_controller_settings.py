@@ -27,3 +27,13 @@ def test_from_mapping_and_validation():
         Settings(max_paths=0)
     with pytest.raises(ValueError, match="arp_settle_seconds"):
         Settings(arp_settle_seconds=-1)
+
+
+def test_te_options_are_validated():
+    with pytest.raises(ValueError, match="te_objective"):
+        Settings(te_objective="ecmp")
+    with pytest.raises(ValueError, match="te_headroom"):
+        Settings(te_headroom=1.0)
+    with pytest.raises(ValueError, match="te_paths"):
+        Settings(te_paths=8, te_wcmp_budget=4)
+    assert Settings(te_objective="max-min-fast", te_interval=0).te_interval == 0

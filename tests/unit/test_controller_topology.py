@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from controller.topology import Fabric, LinkInfo, read_link_info
+from controller.topology import Fabric, FileHost, LinkInfo, read_link_info
 
 
 def square():
@@ -109,3 +109,14 @@ def test_read_link_info_rejects_bad_input(tmp_path):
                              "links": [{"source": "a", "target": "b", "capacity": 0}]}))
     with pytest.raises(ValueError, match="capacity 0"):
         read_link_info(str(p))
+
+
+def test_read_link_info_lists_hosts_and_switch_names(tmp_path):
+    p = tmp_path / "t.json"
+    p.write_text(json.dumps({"nodes": [{"id": "s1", "dpid": 1}, {"id": "h1", "kind": "host", "ip": "10.0.0.1"},
+                                       {"id": "h2", "kind": "host", "ip": "10.0.0.2"}],
+                             "links": [{"source": "h1", "target": "s1", "capacity": 3e7}]}))
+    info = read_link_info(str(p))
+    assert info.switch_names == {1: "s1"}
+    assert info.hosts["10.0.0.1"] == FileHost("h1", 1, 3e7)
+    assert info.hosts["10.0.0.2"] == FileHost("h2", None, None)

@@ -1,0 +1,122 @@
+"""Hedera's comparison on a k=4 fat-tree in Mininet: ECMP only vs TE intents vs the LP optimum.
+
+Every host sends long TCP flows (iperf3; one, then eight per pair) to its partner in a permutation:
+``stride(4)`` (host i to i+4 mod 16: every flow leaves its pod) and seeded random permutations. Each pattern runs twice on the same
+network: with the ECMP baseline alone (flows hashed onto equal-cost paths at the ingress, collisions share
+a link), then with one intent per flow asking for the host link's rate (max-min TE places and meters them).
+The optimum is the edge-formulation multi-commodity max-throughput LP on the same graph (te.lp.edge_optimum).
+Throughputs are frame rates (iperf3's TCP goodput divided by the payload share of a full frame), so they
+compare with capacities. Needs root and Open vSwitch. Usage::
+
+    .venv/bin/python benchmarks/hedera.py [--bw 5] [--seconds 10] [--random 2] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+sys.path.insert(0, str(REPO))
+
+import harness  # noqa: E402
+import te  # noqa: E402
+from te.lp import edge_optimum  # noqa: E402
+from topologies.fattree import FatTreeTopo  # noqa: E402
+
+HOSTS = 16
+
+
+def stride(step: int) -> list:
+    return [(i, (i + step) % HOSTS) for i in range(HOSTS)]
+
+
+def random_permutation(seed: int) -> list:
+    """A permutation without fixed points (every host sends to another and receives one flow)."""
+    rng = random.Random(seed)
+    while True:
+        dst = list(range(HOSTS))
+        rng.shuffle(dst)
+        if all(i != d for i, d in enumerate(dst)):
+            return list(enumerate(dst))
+
+
+def run_flows(net, pairs, seconds: int, parallel: int) -> float:
+    """Aggregate received TCP goodput (bit/s) of ``parallel`` flows per pair, all pairs at once."""
+    servers, clients = [], []
+    for n, (s, d) in enumerate(pairs):
+        host = net.hosts[d]
+        servers.append(harness.start_iperf_server(host, 5301 + n))
+        harness.wait_iperf_server(host, 5301 + n)
+    for n, (s, d) in enumerate(pairs):
+        clients.append(harness.start_iperf_tcp(net.hosts[s], net.hosts[d].IP(), 5301 + n, seconds, parallel))
+    return sum(harness.received_goodput(srv, cli) for srv, cli in zip(servers, clients))
+
+
+def optimum(topology_file: Path, pairs, rate_bps: float) -> float:
+    graph = te.read_topology(topology_file)
+    demands = [te.Demand(f"f{s}", f"h{s + 1}", f"h{d + 1}", rate_bps) for s, d in pairs]
+    return edge_optimum(graph, demands, "max-throughput")
+
+
+def run(bw: float, seconds: int, n_random: int, parallels=(1, 8)) -> list:
+    patterns = [(f"stride(4), {p} flow(s)/pair", stride(4), p) for p in parallels]
+    patterns += [(f"random (seed {s}), {p} flow(s)/pair", random_permutation(s), p)
+                 for s in range(n_random) for p in parallels]
+    setup = harness.Setup("hedera", FatTreeTopo(k=4, bw=bw), REPO / "results" / "bench" / "hedera")
+    rate = bw * 1e6
+    rows = []
+    with harness.running(setup):
+        net = setup.net
+        harness.wait_full_reachability(net, deadline_s=120)
+        for name, pairs, parallel in patterns:
+            ecmp = run_flows(net, pairs, seconds, parallel) / harness.TCP_PAYLOAD_SHARE
+            ids = [harness.post_intent(setup, src=net.hosts[s].IP(), dst=net.hosts[d].IP(), rate_bps=rate)
+                   for s, d in pairs]
+            allocs = harness.wait_allocations(setup, ids, timeout=30)
+            planned = sum(a["allocated_bps"] for a in allocs.values())
+            time.sleep(1)
+            te_rate = run_flows(net, pairs, seconds, parallel) / harness.TCP_PAYLOAD_SHARE
+            for intent_id in ids:
+                harness.api(setup, "DELETE", f"/intents/{intent_id}", expect=204)
+            opt = optimum(setup.artifacts / "topology.json", pairs, rate)
+            rows.append({"pattern": name, "optimum_bps": opt, "ecmp_bps": ecmp, "te_bps": te_rate,
+                         "te_planned_bps": planned})
+            print(json.dumps(rows[-1]), flush=True)
+            time.sleep(1)
+    return rows
+
+
+def table(rows, bw) -> str:
+    def cell(v, opt):
+        return f"{v / 1e6:.1f} ({100 * v / opt:.0f}%)"
+
+    lines = [f"| pattern (k=4 fat-tree, {bw:g} Mbit/s links) | LP optimum (Mbit/s) | ECMP only | TE: planned "
+             "(after 10% headroom) | TE: measured |", "|---|---|---|---|---|"]
+    for r in rows:
+        opt = r["optimum_bps"]
+        lines.append(f"| {r['pattern']} | {opt / 1e6:.1f} | {cell(r['ecmp_bps'], opt)} | "
+                     f"{cell(r['te_planned_bps'], opt)} | {cell(r['te_bps'], opt)} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bw", type=float, default=5.0, help="link speed in Mbit/s (default 5)")
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--random", type=int, default=2, help="random permutations (seeds 0..N-1)")
+    ap.add_argument("--json")
+    args = ap.parse_args(argv)
+    rows = run(args.bw, args.seconds, args.random)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    print(table(rows, args.bw))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Translate a TE plan into desired switch state: classifier, meter, WCMP group and tunnels per intent.
+
+For an intent routed over the fabric, on its ingress switch::
+
+    table 1 (ROUTE), priority PRIO_TE + (number of match fields given):
+        in_port = src host port, IPv4, ipv4_src, ipv4_dst [, ip_proto, tcp/udp ports]
+        -> meter (allocated rate, drop band) -> SELECT group of the intent
+    group: one bucket per path with traffic, weight from te.wcmp.quantize_weights,
+           each pushes the path's MPLS label and outputs to the first hop
+
+and on every other switch of each path the label-switching rules of that tunnel
+(:func:`controller.compile.tunnel_flows`): transit switches forward on the label,
+the egress switch pops it and delivers by destination as for any packet.
+
+TE tunnels are labelled per switch path from their own label range, shared by the
+intents that use the same path and independent of the ECMP tunnels: ECMP
+recomputation never moves a label under an intent, and deleting every intent
+removes exactly the TE rules (all with OWNER_TE cookies), leaving the baseline.
+
+An intent between two hosts on one switch gets classifier -> meter -> host port.
+An intent routed with an allocation of 0 (starved by higher priorities) gets a
+classifier that drops: the switches enforce the plan. Unroutable intents get
+nothing, so their traffic keeps the ECMP baseline (which has no path either).
+"""
+from __future__ import annotations
+
+import math
+import zlib
+
+from te.wcmp import quantize_weights
+
+from .compile import tunnel_bucket, tunnel_flows
+from .specs import (
+    ETH_TYPE_IPV4, GROUP_SELECT, OWNER_TE, PRIO_TE, TABLE_ROUTE, FlowSpec, GroupSpec, MeterSpec, Output, ToGroup,
+    cookie, match,
+)
+from .tunnels import Tunnel
+
+KIND_INTENT = 1
+KIND_TE_TUNNEL = 2
+
+FULL_FRAME_BITS = 1514 * 8
+MIN_BURST_FRAMES = 16
+
+_L4_FIELDS = {6: ("tcp_src", "tcp_dst"), 17: ("udp_src", "udp_dst")}
+
+
+def intent_cookie(intent) -> int:
+    """Cookie of an intent's classifier: intent number in bits 20..43, version in bits 0..19.
+
+    >>> from controller.intents import Intent
+    >>> hex(intent_cookie(Intent("7", "10.0.0.1", "10.0.0.2", 1.0, version=3)))
+    '0x7e02100000700003'
+    """
+    number = int(intent.id) if intent.id.isdigit() else hash_id(intent.id)
+    return cookie(OWNER_TE, (KIND_INTENT << 44) | ((number & 0xFFFFFF) << 20) | (intent.version & 0xFFFFF))
+
+
+def hash_id(text: str) -> int:
+    return zlib.crc32(text.encode()) & 0xFFFFFF
+
+
+def tunnel_cookie(label: int) -> int:
+    return cookie(OWNER_TE, (KIND_TE_TUNNEL << 44) | label)
+
+
+def classifier_match(intent, in_port: int):
+    """The OpenFlow match of an intent's traffic as it enters from its source host."""
+    fields = dict(in_port=in_port, eth_type=ETH_TYPE_IPV4, ipv4_src=intent.src, ipv4_dst=intent.dst)
+    m = intent.match
+    if m.ip_proto is not None:
+        fields["ip_proto"] = m.ip_proto
+        src_field, dst_field = _L4_FIELDS.get(m.ip_proto, (None, None))
+        if m.tp_src is not None:
+            fields[src_field] = m.tp_src
+        if m.tp_dst is not None:
+            fields[dst_field] = m.tp_dst
+    return match(**fields)
+
+
+def classifier_priority(intent) -> int:
+    """More specific intents win over broader ones between the same hosts."""
+    return PRIO_TE + len(intent.match.as_dict())
+
+
+def meter_for(dpid: int, meter_id: int, rate_bps: float, burst_ms: float) -> MeterSpec:
+    """A drop meter at ``rate_bps`` with a burst of ``burst_ms`` of that rate, at least 16 full frames.
+
+    OVS takes burst 0 as one second of the rate (short measurements read high) and a
+    burst of a few frames starves TCP, whose windows arrive as bursts.
+
+    >>> meter_for(1, 5, 4e6, 50)
+    MeterSpec(dpid=1, meter_id=5, rate_kbps=4000, burst_kb=200)
+    >>> meter_for(1, 5, 1e6, 50).burst_kb
+    194
+    """
+    rate_kbps = max(1, round(rate_bps / 1000))
+    burst_kb = max(math.ceil(rate_kbps * burst_ms / 1000), math.ceil(MIN_BURST_FRAMES * FULL_FRAME_BITS / 1000))
+    return MeterSpec(dpid, meter_id, rate_kbps, burst_kb)
+
+
+def compile_te(te_plan, labels, group_ids, meter_ids, budget: int = 64, burst_ms: float = 50.0):
+    """Desired state for every routed intent of ``te_plan``.
+
+    Parameters
+    ----------
+    te_plan : controller.te_plan.Plan
+    labels, group_ids, meter_ids : controller.tunnels.IdAllocator
+        Stable MPLS labels per switch path, group and meter ids per intent id. Keys not
+        used by this plan are released.
+    budget : int
+        Largest sum of one group's bucket weights.
+    burst_ms : float
+        Meter burst (see :func:`meter_for`).
+
+    Returns
+    -------
+    (list, dict)
+        The specs, and per intent id ``[(PathShare, label or None, weight), ...]`` as installed.
+    """
+    specs, installed, tunnels = [], {}, {}
+    used_paths, used_intents = [], []
+    for a in te_plan.allocations:
+        if not a.routable or a.src is None or a.dst is None:
+            continue
+        intent, ingress = a.intent, a.src.dpid
+        classify = dict(dpid=ingress, table_id=TABLE_ROUTE, priority=classifier_priority(intent),
+                        match=classifier_match(intent, a.src.port), cookie=intent_cookie(intent))
+        if not a.paths:
+            specs.append(FlowSpec(**classify))  # starved: drop
+            installed[intent.id] = []
+            continue
+        used_intents.append(intent.id)
+        meter_id = meter_ids.get(intent.id)
+        specs.append(meter_for(ingress, meter_id, a.allocated_bps, burst_ms))
+        if a.src.dpid == a.dst.dpid:
+            specs.append(FlowSpec(**classify, actions=(Output(a.dst.port),), meter_id=meter_id))
+            installed[intent.id] = [(a.paths[0], None, 1)]
+            continue
+        weights = quantize_weights([s.rate_bps for s in a.paths], budget)
+        buckets, shown = [], []
+        for share, weight in zip(a.paths, weights):
+            key = (share.hops, share.dpids[-1])
+            used_paths.append(key)
+            tunnel = tunnels.get(key) or Tunnel(labels.get(key), share.hops, share.dpids[-1])
+            tunnels[key] = tunnel
+            buckets.append(tunnel_bucket(tunnel, weight))  # weight >= 1: every used path keeps traffic
+            shown.append((share, tunnel.label, weight))
+        group_id = group_ids.get(intent.id)
+        specs.append(GroupSpec(ingress, group_id, GROUP_SELECT, tuple(buckets)))
+        specs.append(FlowSpec(**classify, actions=(ToGroup(group_id),), meter_id=meter_id))
+        installed[intent.id] = shown
+    for tunnel in sorted(tunnels.values(), key=lambda t: t.label):
+        specs.extend(tunnel_flows(tunnel, tunnel_cookie(tunnel.label)))
+    labels.retain(used_paths)
+    group_ids.retain(used_intents)
+    meter_ids.retain(used_intents)
+    return specs, installed
