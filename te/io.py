@@ -326,6 +326,9 @@ def _read_repetita_graph(path, default):
 
 # --------------------------------------------------------------------------- demands
 
+DEMAND_FIELDS = frozenset({"id", "src", "dst", "rate_bps", "weight", "priority"})
+
+
 def _read_json_demands(path):
     data = _load_json(path)
     if isinstance(data, dict) and "demands" in data:
@@ -337,6 +340,10 @@ def _read_json_demands(path):
         if not isinstance(item, dict):
             raise InvalidInput(f"{path}: demand #{i} is not an object")
         ident = str(item.get("id", f"d{i}"))
+        unknown = sorted(set(item) - DEMAND_FIELDS)
+        if unknown:  # a misspelt optional field would otherwise silently take its default
+            raise InvalidInput(f"{path}: demand {ident}: unknown field {unknown[0]!r} "
+                               f"(known: {', '.join(sorted(DEMAND_FIELDS))})")
         missing = [k for k in ("src", "dst", "rate_bps") if k not in item]
         if missing:
             raise InvalidInput(f"{path}: demand {ident}: missing {', '.join(missing)}")

@@ -85,6 +85,7 @@ def graph_ab(tmp_path):
     ([{"src": "a", "dst": "b", "rate_bps": 1, "weight": 0}], "weight must be"),
     ([{"src": "a", "dst": "b", "rate_bps": 1, "priority": 1.5}], "priority must be an integer"),
     ([{"id": "x", "src": "a", "dst": "b", "rate_bps": 1}] * 2, "duplicate demand id 'x'"),
+    ([{"src": "a", "dst": "b", "rate_bps": 1, "wieght": 2}], "unknown field 'wieght'"),
 ])
 def test_bad_demands(tmp_path, demands, message):
     graph = graph_ab(tmp_path)
