@@ -5,6 +5,10 @@ Run with (from the repository root)::
     .venv/bin/ryu-manager --observe-links --ofp-tcp-listen-port 6653 --config-file etc/te.conf controller.app
 
 ``--observe-links`` turns on Ryu's LLDP link discovery (``ryu.topology``), which this app needs.
+
+A restart loses nothing: accepted intents are in the intent store (``intent_store``), and the
+rules stay on the switches (fail-mode secure), which the app reads back on reconnect and adopts
+(see :mod:`controller.restore`) instead of wiping them.
 """
 from __future__ import annotations
 
@@ -27,12 +31,15 @@ from .compile import compile_baseline, host_pairs
 from .compile_te import compile_te
 from .hosts import HostService
 from .intents import IntentRegistry
+from .metrics import TECollector, render
 from .packets import ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_LLDP, parse_arp, parse_ethernet, parse_ipv4
 from .reconcile import BARRIER, apply, diff
 from .rest import TERestController
+from .restore import Readback, adopt_ids, hosts_from_routes, id_hints
 from .settings import Settings
-from .specs import State
-from .stats import PortRates
+from .specs import GROUP_ID_MAX, METER_ID_MAX, TE_GROUP_MIN, State
+from .stats import ByteRates, meter_passed_bytes
+from .store import IntentStore, StoreError
 from .te_plan import Plan, allocation_views, inputs_key, link_views, plan, topology_view
 from .topology import Fabric, read_link_info
 from .tunnels import MPLS_LABEL_MAX, TE_LABEL_MIN, IdAllocator, TunnelPlanner
@@ -42,10 +49,6 @@ cfg.CONF.register_opts(
     [_OPT_TYPES[f.type](f.name, default=f.default, help=f.metadata["help"]) for f in fields(Settings)],
     group="te",
 )
-
-GROUP_ID_MAX = 0xFFFFFF00  # OFPG_MAX
-TE_GROUP_MIN = 0x40000000  # ECMP groups below, one group per intent from here
-METER_ID_MAX = 0xFFFF  # OVS userspace accepts 262143; far more than intents per switch
 
 
 def logged(handler):
@@ -81,7 +84,16 @@ class TEController(app_manager.RyuApp):
         self.hosts = HostService(self.settings.arp_settle_seconds, self.settings.arp_flood_interval)
         self.planner = TunnelPlanner(self.settings.max_paths)
         self.group_ids = IdAllocator(1, TE_GROUP_MIN - 1)
-        self.intents = IntentRegistry(lambda: self.fabric.hosts.keys() | self.fabric.link_info.hosts.keys())
+        self.store = self._open_store()
+        self.intents = IntentRegistry(lambda: self.fabric.hosts.keys() | self.fabric.link_info.hosts.keys(),
+                                      persist=self.store.apply if self.store else None)
+        if self.store is not None:
+            try:
+                self.intents.restore(self.store.load(), self.store.next_id())
+            except StoreError as exc:
+                raise SystemExit(f"controller.app: {exc}") from None
+            self.logger.info("te: restored %d intents from %s (next id %d)", len(self.intents), self.store.path,
+                             self.intents.next_id)
         self.te_plan = Plan(objective=self.settings.te_objective, headroom=self.settings.te_headroom)
         self.te_key = None  # inputs of te_plan (intents generation, links, hosts)
         self.te_due = False  # the periodic re-solve is due
@@ -92,8 +104,15 @@ class TEController(app_manager.RyuApp):
         self.te_group_ids = IdAllocator(TE_GROUP_MIN, GROUP_ID_MAX)
         self.te_meter_ids = IdAllocator(1, METER_ID_MAX)
         self.last_install: dict = {}  # what the last reconcile sent and how long it took
-        self.port_rates = PortRates()
+        self.port_rates = ByteRates()  # (dpid, port) -> transmitted bit/s
+        self.meter_rates = ByteRates()  # (dpid, meter id) -> bit/s the meter let through
         self.installed = State()
+        self.started_at = time.monotonic()
+        self._reading: dict = {}  # dpid -> Readback of a switch whose state is being read back
+        self._kept: set = set()  # switches that came back holding our entries and may not be settled yet
+        self._restoring = True  # until the network is back after a start (see _restore_done)
+        self._recheck_pending = False
+        self.collector = TECollector(self.metrics_snapshot)
         self.dps: dict = {}  # dpid -> Datapath
         self.counters: Counter = Counter()
         self._barrier_waiters: dict = {}  # (dpid, xid) -> hub.Event
@@ -119,19 +138,73 @@ class TEController(app_manager.RyuApp):
             return
         if ev.state == MAIN_DISPATCHER:
             self.dps[dp.id] = dp
-            for msg in ofmsg.clear_switch(dp):
-                dp.send_msg(msg)
+            # Nothing is sent to the switch until what it holds is read back (see _readback_part).
             self.installed = self.installed.without_dpid(dp.id)
+            self._reading[dp.id] = Readback()
+            self._kept.discard(dp.id)
+            for msg in ofmsg.readback_requests(dp):
+                dp.send_msg(msg)
+            hub.spawn_after(self.settings.barrier_timeout, self._readback_timeout, dp)
             self.fabric.add_switch(dp.id, [p for p, d in dp.ports.items() if _port_live(dp.ofproto, d)],
                                    time.monotonic())
             self.logger.info("te: switch %016x connected with %d live ports", dp.id, len(self.fabric.host_ports(dp.id)))
         elif self.dps.get(dp.id) is dp:
             del self.dps[dp.id]
             self.installed = self.installed.without_dpid(dp.id)
+            self._reading.pop(dp.id, None)
+            self._kept.discard(dp.id)
             self.fabric.remove_switch(dp.id)
             self.port_rates.forget(dp.id)
+            self.meter_rates.forget(dp.id)
             self.logger.info("te: switch %016x disconnected", dp.id)
         self._request_reconcile()
+
+    # --- reading back what a (re)connected switch holds --------------------------------
+    @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
+    @logged
+    def _flow_stats_reply(self, ev):
+        dp = ev.msg.datapath
+        self._readback_part(dp, "flows", [ofmsg.flow_spec(dp, dp.id, s) for s in ev.msg.body], ev.msg)
+
+    @set_ev_cls(ofp_event.EventOFPGroupDescStatsReply, MAIN_DISPATCHER)
+    @logged
+    def _group_desc_reply(self, ev):
+        dp = ev.msg.datapath
+        self._readback_part(dp, "groups", [ofmsg.group_spec(dp, dp.id, s) for s in ev.msg.body], ev.msg)
+
+    @set_ev_cls(ofp_event.EventOFPMeterConfigStatsReply, MAIN_DISPATCHER)
+    @logged
+    def _meter_config_reply(self, ev):
+        dp = ev.msg.datapath
+        self._readback_part(dp, "meters", [ofmsg.meter_spec(dp, dp.id, s) for s in ev.msg.body], ev.msg)
+
+    def _readback_part(self, dp, part, specs, msg):
+        readback = self._reading.get(dp.id)
+        if readback is None or self.dps.get(dp.id) is not dp:
+            return  # an answer for a connection that is gone
+        if not readback.add(part, specs, ofmsg.reply_complete(msg)):
+            return
+        del self._reading[dp.id]
+        state = State.of(readback.specs)
+        self.installed = self.installed.replace_dpid(dp.id, state)
+        macs = {ip: h.mac for ip, h in self.fabric.link_info.hosts.items() if h.mac}
+        hosts = [h for h in hosts_from_routes(state.flows(), macs)
+                 if h.ip not in self.fabric.hosts and self.fabric.learn_host(h.ip, h.mac, h.dpid, h.port)]
+        if len(state):
+            self._kept.add(dp.id)
+        self.logger.info("te: switch %016x holds %d flows, %d groups, %d meters of ours; %d hosts learned from "
+                         "its routes", dp.id, len(state.flows()), len(state.groups()), len(state.meters()),
+                         len(hosts))
+        self._request_reconcile()
+
+    def _readback_timeout(self, dp):
+        if dp.id in self._reading and self.dps.get(dp.id) is dp:
+            self.logger.warning("te: switch %016x did not report its flows, groups and meters within %.1f s; "
+                                "clearing it instead", dp.id, self.settings.barrier_timeout)
+            for msg in ofmsg.clear_switch(dp):
+                dp.send_msg(msg)
+            del self._reading[dp.id]
+            self._request_reconcile()
 
     @set_ev_cls(ofp_event.EventOFPPortStatus, MAIN_DISPATCHER)
     @logged
@@ -219,7 +292,17 @@ class TEController(app_manager.RyuApp):
         dp, now = ev.msg.datapath, time.monotonic()
         for stat in ev.msg.body:
             if stat.port_no <= dp.ofproto.OFPP_MAX:
-                self.port_rates.update(dp.id, stat.port_no, stat.tx_bytes, now)
+                self.port_rates.update((dp.id, stat.port_no), stat.tx_bytes, now)
+
+    @set_ev_cls(ofp_event.EventOFPMeterStatsReply, MAIN_DISPATCHER)
+    @logged
+    def _meter_stats_reply(self, ev):
+        dp, now = ev.msg.datapath, time.monotonic()
+        for stat in ev.msg.body:
+            passed = meter_passed_bytes(stat.byte_in_count, [b.byte_band_count for b in stat.band_stats])
+            self.meter_rates.update((dp.id, stat.meter_id), passed, now)
+        if ofmsg.reply_complete(ev.msg):
+            self.meter_rates.retain(dp.id, [(dp.id, m.meter_id) for m in self.installed.for_dpid(dp.id).meters()])
 
     @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
     @logged
@@ -248,8 +331,56 @@ class TEController(app_manager.RyuApp):
             finally:
                 self._send_packets(release)
 
+    def _restore_done(self, now: float) -> bool:
+        """Whether the network is back after a start: every switch of the topology file connected and read
+        back and every link it lists discovered (without a file: every switch settled), or time is up."""
+        if now - self.started_at >= self.settings.restore_timeout:
+            return True
+        if self._reading:
+            return False
+        expected = set(self.fabric.link_info.switch_names)
+        if not expected:
+            return all(self.fabric.is_settled(d, now, self.settings.arp_settle_seconds) for d in self.dps)
+        return expected <= self.dps.keys() and all(
+            self.fabric.expected_links_seen(d) or not self.fabric.link_info.expected_neighbours.get(d)
+            for d in expected)
+
+    def _held(self, now: float) -> set:
+        """Switches to leave alone for now: being read back, or back with our rules and links not yet seen."""
+        self._kept = {d for d in self._kept if not self.fabric.is_settled(d, now, self.settings.arp_settle_seconds)}
+        return self._reading.keys() | self._kept
+
+    def _recheck_later(self, delay: float = 0.25):
+        if not self._recheck_pending:
+            self._recheck_pending = True
+            hub.spawn_after(delay, self._recheck)
+
+    def _recheck(self):
+        self._recheck_pending = False
+        self._request_reconcile()
+
+    def _finish_restore(self):
+        """Before the first recomputation after a start: keep the ids the switches use."""
+        hints = id_hints(self.installed, self.fabric.links)
+        taken = adopt_ids(hints, self.planner.labels, self.te_labels, self.group_ids, self.te_group_ids,
+                          self.te_meter_ids)
+        self.logger.info("te: network back %.1f s after start: %d switches, %d links, %d hosts; adopted %d ids "
+                         "in use (%d ECMP and %d TE labels, %d ECMP groups, %d TE groups, %d meters)",
+                         time.monotonic() - self.started_at, len(self.dps), len(self.fabric.links),
+                         len(self.fabric.hosts), taken, len(hints.ecmp_labels), len(hints.te_labels),
+                         len(hints.ecmp_groups), len(hints.te_groups), len(hints.te_meters))
+
     def _reconcile(self):
         start = time.monotonic()
+        if self._restoring:
+            if self._restore_done(start):
+                self._restoring = False
+                self._finish_restore()
+            elif self._kept or self._reading:
+                # Rules kept across a restart must not be judged by a half-rediscovered network (a missing
+                # link or host would delete what carries traffic), nor get ids handed out meanwhile.
+                self._recheck_later()
+                return
         self._solve_te_if_needed()
         switches = self.dps.keys() & self.fabric.switches.keys()
         tunnels = self.planner.plan(self.fabric.adjacency(), host_pairs(self.fabric))
@@ -258,7 +389,11 @@ class TEController(app_manager.RyuApp):
                                              self.settings.te_wcmp_budget, self.settings.te_meter_burst_ms)
         self._note_computed()
         desired = State.of([*baseline, *(spec for spec in te_specs if spec.dpid in switches)])
-        changes = diff(self.installed, desired)
+        held = self._held(start)
+        if held:
+            self._recheck_later()
+            desired = State({k: v for k, v in desired.entries.items() if v.dpid not in held})
+        changes = diff(State({k: v for k, v in self.installed.entries.items() if v.dpid not in held}), desired)
         sent, touched, confirmed = [], set(), True
         for change in changes:
             if change is BARRIER:
@@ -273,7 +408,7 @@ class TEController(app_manager.RyuApp):
             touched.add(change.dpid)
         # A switch that went away (or reconnected) meanwhile was cleared by _state_change.
         self.installed = apply(self.installed, [c for dp, c in sent if self.dps.get(c.dpid) is dp])
-        if confirmed:
+        if confirmed and not held:
             self._note_installed()
         if not changes:
             return
@@ -287,8 +422,17 @@ class TEController(app_manager.RyuApp):
                          len(self.te_shown))
 
     # --- traffic engineering -----------------------------------------------------
+    def _open_store(self):
+        if not self.settings.intent_store:
+            self.logger.info("te: no intent_store: intents are kept in memory only")
+            return None
+        try:
+            return IntentStore(self.settings.intent_store)
+        except StoreError as exc:
+            raise SystemExit(f"controller.app: {exc}") from None
+
     def intents_changed(self):
-        """Called by the REST API after every accepted change."""
+        """Called by the REST API after every accepted change (the registry has stored it already)."""
         self.logger.info("te: intents changed (generation %d, %d intents)", self.intents.generation,
                          len(self.intents))
         self._request_reconcile()
@@ -344,11 +488,23 @@ class TEController(app_manager.RyuApp):
             hub.sleep(self.settings.port_stats_interval)
             for dp in list(self.dps.values()):
                 dp.send_msg(ofmsg.port_stats_request(dp))
+                dp.send_msg(ofmsg.meter_stats_request(dp))
 
     # --- REST views (see controller.rest) ------------------------------------------
+    def measured_bps(self) -> dict:
+        """Intent id -> rate its meter let through (bit/s), for intents measured so far."""
+        out = {}
+        for a in self.te_plan.allocations:
+            meter_id = self.te_meter_ids.lookup(a.intent.id)
+            rate = None if meter_id is None or a.src is None else self.meter_rates.get((a.src.dpid, meter_id))
+            if rate is not None:
+                out[a.intent.id] = rate
+        return out
+
     def allocations_body(self) -> dict:
         times = {i: (computed, installed) for i, (_, computed, installed) in self.te_times.items()}
-        return {"allocations": allocation_views(self.intents.list(), self.te_plan, self.te_shown, times),
+        return {"allocations": allocation_views(self.intents.list(), self.te_plan, self.te_shown, times,
+                                                self.measured_bps()),
                 "solve": {"objective": self.te_plan.objective, "status": self.te_plan.status,
                           "solve_seconds": self.te_solve_seconds, "headroom": self.te_plan.headroom,
                           "last_install": self.last_install}}
@@ -358,6 +514,17 @@ class TEController(app_manager.RyuApp):
 
     def links_body(self) -> dict:
         return {"links": link_views(self.fabric, self.te_plan, self.port_rates.rates_bps())}
+
+    def metrics_snapshot(self) -> dict:
+        """What /metrics shows (see controller.metrics): the REST views plus rule, event and switch counts."""
+        allocations = self.allocations_body()
+        return {"links": self.links_body()["links"], "allocations": allocations["allocations"],
+                "solve": allocations["solve"], "switches": len(self.dps), "counters": dict(self.counters),
+                "rules": {"flow": len(self.installed.flows()), "group": len(self.installed.groups()),
+                          "meter": len(self.installed.meters())}}
+
+    def metrics_text(self) -> tuple:
+        return render(self.collector)
 
     def _await_barriers(self, dpids) -> bool:
         """Send a barrier to each switch and wait for the replies; True if all came in time."""

@@ -45,7 +45,7 @@ class HostService:
         packets: tuple = ()
         if arp.opcode == ARP_REQUEST and arp.target_ip != arp.sender_ip:
             target = fabric.hosts.get(arp.target_ip)
-            if target is not None:
+            if target is not None and target.mac:  # a host restored from routes has no MAC until it is seen
                 if target.dpid != dpid or target.port != in_port:  # the target answers itself on a shared segment
                     packets = (PacketOut(dpid, in_port, build_arp(
                         ARP_REPLY, target.mac, arp.sender_mac, target.mac, target.ip, arp.sender_mac, arp.sender_ip)),)
@@ -55,7 +55,7 @@ class HostService:
                     arp.target_ip), now, exclude=(dpid, in_port))
         elif arp.opcode == ARP_REPLY and eth.dst != BROADCAST_MAC:
             requester = fabric.hosts.get(arp.target_ip)
-            if requester is not None and (requester.dpid, requester.port) != (dpid, in_port):
+            if requester is not None and requester.mac and (requester.dpid, requester.port) != (dpid, in_port):
                 packets = (PacketOut(requester.dpid, requester.port, build_arp(
                     ARP_REPLY, arp.sender_mac, requester.mac, arp.sender_mac, arp.sender_ip,
                     requester.mac, requester.ip)),)

@@ -232,11 +232,19 @@ class IntentRegistry:
     (0, 3)
     """
 
-    def __init__(self, known_hosts=None):
+    def __init__(self, known_hosts=None, persist=None):
         self._known_hosts = known_hosts
+        # persist(saved=[Intent], deleted=[id], next_id=int) writes a change durably, or raises and
+        # the registry stays as it was (e.g. IntentStore.apply).
+        self._persist = persist
         self._intents: dict[str, Intent] = {}
         self._next_id = 1
         self.generation = 0
+
+    @property
+    def next_id(self) -> int:
+        """The number the next created intent gets as its id."""
+        return self._next_id
 
     def __len__(self) -> int:
         return len(self._intents)
@@ -253,6 +261,7 @@ class IntentRegistry:
     def create(self, body) -> Intent:
         intent = parse_intent(body, str(self._next_id), 1, self._hosts())
         self._check_unique(intent)
+        self._commit(saved=[intent], next_id=self._next_id + 1)
         self._intents[intent.id] = intent
         self._next_id += 1
         self.generation += 1
@@ -264,25 +273,35 @@ class IntentRegistry:
         if new.same_request(old):
             return old
         self._check_unique(new)
+        self._commit(saved=[new])
         self._intents[old.id] = new
         self.generation += 1
         return new
 
     def delete(self, intent_id: str) -> None:
-        self.get(intent_id)
-        del self._intents[str(intent_id)]
+        intent = self.get(intent_id)
+        self._commit(deleted=[intent.id])
+        del self._intents[intent.id]
         self.generation += 1
 
-    def restore(self, intents) -> None:
+    def restore(self, intents, next_id: int | None = None) -> None:
         """Put back intents accepted earlier (e.g. from a store) as they were: ids, versions and all.
 
-        Hosts are not checked again: a restored intent may name a host that is not yet learned.
+        Ids continue from ``next_id`` (the stored counter) or after the highest restored id, whichever
+        is larger, so an id deleted before a restart is not handed out again. Hosts are not checked
+        again: a restored intent may name a host that is not yet learned. Nothing is persisted.
         """
         for intent in intents:
             self._intents[intent.id] = intent
             if intent.id.isdigit():
                 self._next_id = max(self._next_id, int(intent.id) + 1)
+        if next_id is not None:
+            self._next_id = max(self._next_id, int(next_id))
         self.generation += 1
+
+    def _commit(self, saved=(), deleted=(), next_id=None) -> None:
+        if self._persist is not None:
+            self._persist(saved=saved, deleted=deleted, next_id=next_id)
 
     def _hosts(self):
         return None if self._known_hosts is None else self._known_hosts()

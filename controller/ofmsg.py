@@ -1,15 +1,21 @@
-"""The one place that turns specs into Ryu OpenFlow 1.3 messages.
+"""The one place that turns specs into Ryu OpenFlow 1.3 messages, and what switches report back into specs.
 
 Every function takes ``dp``: a connected Ryu datapath, or for tests
 ``ryu.ofproto.ofproto_protocol.ProtocolDesc(ofproto_v1_3.OFP_VERSION)``.
 Nothing here decides anything or sends anything.
+
+The read-back parsers (:func:`flow_spec`, :func:`group_spec`, :func:`meter_spec`) invert the
+builders: a spec installed and read back compares equal to itself. Anything they do not
+recognise becomes an :class:`~controller.specs.Unreadable` part, so it can never equal a
+desired spec and the diff replaces or deletes it.
 """
 from __future__ import annotations
 
 from .reconcile import ADD, DELETE, MODIFY, Change
 from .specs import (
-    COOKIE_MARK, COOKIE_MARK_MASK, GROUP_ALL, GROUP_FAST_FAILOVER, GROUP_INDIRECT, GROUP_SELECT,
-    FlowSpec, GroupSpec, MeterSpec, Output, PopMpls, PopVlan, PushMpls, PushVlan, SetField, ToController, ToGroup,
+    COOKIE_MARK, COOKIE_MARK_MASK, GROUP_ALL, GROUP_FAST_FAILOVER, GROUP_INDIRECT, GROUP_SELECT, GROUP_UNREADABLE,
+    METER_UNREADABLE, Bucket, FlowSpec, GroupSpec, MeterSpec, Output, PopMpls, PopVlan, PushMpls, PushVlan, SetField,
+    ToController, ToGroup, Unreadable,
 )
 
 _ALL_COOKIE_BITS = (1 << 64) - 1
@@ -66,9 +72,10 @@ _GROUP_TYPES = {GROUP_SELECT: "OFPGT_SELECT", GROUP_ALL: "OFPGT_ALL", GROUP_INDI
 
 def group_mod(dp, spec: GroupSpec, op: str):
     ofp, parser = dp.ofproto, dp.ofproto_parser
-    gtype = getattr(ofp, _GROUP_TYPES[spec.type])
-    if op == DELETE:
+    if op == DELETE:  # the type does not matter to a delete (and an unreadable group has none)
+        gtype = getattr(ofp, _GROUP_TYPES.get(spec.type, "OFPGT_ALL"))
         return parser.OFPGroupMod(dp, ofp.OFPGC_DELETE, gtype, spec.group_id)
+    gtype = getattr(ofp, _GROUP_TYPES[spec.type])
     buckets = [
         parser.OFPBucket(
             weight=b.weight if spec.type == GROUP_SELECT else 0,
@@ -127,3 +134,100 @@ def clear_switch(dp) -> list:
         parser.OFPGroupMod(dp, ofp.OFPGC_DELETE, ofp.OFPGT_ALL, ofp.OFPG_ALL),
         parser.OFPMeterMod(dp, ofp.OFPMC_DELETE, 0, ofp.OFPM_ALL),
     ]
+
+
+# --- reading a switch's state back (a restarted controller adopts what is there) --------------
+def readback_requests(dp) -> list:
+    """Multipart requests for our flows (by cookie mark), all groups and all meters of a switch."""
+    ofp, parser = dp.ofproto, dp.ofproto_parser
+    return [
+        parser.OFPFlowStatsRequest(dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY, COOKIE_MARK, COOKIE_MARK_MASK,
+                                   parser.OFPMatch()),
+        parser.OFPGroupDescStatsRequest(dp, 0),
+        parser.OFPMeterConfigStatsRequest(dp, 0, ofp.OFPM_ALL),
+    ]
+
+
+def meter_stats_request(dp):
+    return dp.ofproto_parser.OFPMeterStatsRequest(dp, 0, dp.ofproto.OFPM_ALL)
+
+
+def reply_complete(msg) -> bool:
+    """Whether a multipart reply is the last part of its answer."""
+    return not msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+def parse_actions(dp, acts) -> tuple:
+    """Ryu actions as spec actions (the inverse of :func:`actions`)."""
+    ofp, out = dp.ofproto, []
+    for a in acts:
+        name = type(a).__name__
+        if name == "OFPActionOutput":
+            out.append(ToController(a.max_len) if a.port == ofp.OFPP_CONTROLLER else Output(a.port))
+        elif name == "OFPActionGroup":
+            out.append(ToGroup(a.group_id))
+        elif name == "OFPActionPushMpls":
+            out.append(PushMpls(a.ethertype))
+        elif name == "OFPActionPopMpls":
+            out.append(PopMpls(a.ethertype))
+        elif name == "OFPActionPushVlan":
+            out.append(PushVlan(a.ethertype))
+        elif name == "OFPActionPopVlan":
+            out.append(PopVlan())
+        elif name == "OFPActionSetField":
+            out.append(SetField(a.key, _hashable(a.value)))
+        else:
+            out.append(Unreadable(str(a)))
+    return tuple(out)
+
+
+def flow_spec(dp, dpid: int, stat) -> FlowSpec:
+    """The spec of one entry of a flow stats reply (``OFPFlowStats``)."""
+    ofp = dp.ofproto
+    acts, goto, meter_id = (), None, None
+    for inst in stat.instructions:
+        name = type(inst).__name__
+        if name == "OFPInstructionActions" and inst.type == ofp.OFPIT_APPLY_ACTIONS and not acts:
+            acts = parse_actions(dp, inst.actions)
+        elif name == "OFPInstructionGotoTable":
+            goto = inst.table_id
+        elif name == "OFPInstructionMeter":
+            meter_id = inst.meter_id
+        else:
+            acts += (Unreadable(str(inst)),)
+    if stat.idle_timeout or stat.hard_timeout:  # never set by this controller
+        acts += (Unreadable(f"timeouts {stat.idle_timeout}/{stat.hard_timeout}"),)
+    fields = tuple(sorted((k, _hashable(v)) for k, v in stat.match.items()))
+    return FlowSpec(dpid, stat.table_id, stat.priority, fields, acts, goto, meter_id, stat.cookie)
+
+
+_GROUP_NAMES = {"OFPGT_SELECT": GROUP_SELECT, "OFPGT_ALL": GROUP_ALL, "OFPGT_INDIRECT": GROUP_INDIRECT,
+                "OFPGT_FF": GROUP_FAST_FAILOVER}
+
+
+def group_spec(dp, dpid: int, stat) -> GroupSpec:
+    """The spec of one entry of a group description reply (``OFPGroupDescStats``)."""
+    ofp = dp.ofproto
+    gtype = {getattr(ofp, name): spec_type for name, spec_type in _GROUP_NAMES.items()}.get(stat.type)
+    if gtype is None or (gtype == GROUP_SELECT and any(b.weight <= 0 for b in stat.buckets)):
+        return GroupSpec(dpid, stat.group_id, GROUP_UNREADABLE, ())
+    buckets = tuple(
+        Bucket(parse_actions(dp, b.actions),
+               # only SELECT buckets carry a weight (group_mod sends 0 for the others)
+               b.weight if gtype == GROUP_SELECT else Bucket.__dataclass_fields__["weight"].default,
+               None if b.watch_port == ofp.OFPP_ANY else b.watch_port)
+        for b in stat.buckets)
+    return GroupSpec(dpid, stat.group_id, gtype, buckets)
+
+
+def meter_spec(dp, dpid: int, stat) -> MeterSpec:
+    """The spec of one entry of a meter configuration reply (``OFPMeterConfigStats``)."""
+    ofp = dp.ofproto
+    bands = stat.bands
+    if stat.flags != ofp.OFPMF_KBPS | ofp.OFPMF_BURST or len(bands) != 1 or bands[0].type != ofp.OFPMBT_DROP:
+        return MeterSpec(dpid, stat.meter_id, METER_UNREADABLE, METER_UNREADABLE)
+    return MeterSpec(dpid, stat.meter_id, bands[0].rate, bands[0].burst_size)

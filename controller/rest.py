@@ -1,11 +1,17 @@
-"""The intent REST API (docs/openapi.yaml): a plain dispatcher plus the Ryu WSGI glue.
+"""The intent REST API (docs/openapi.yaml), the Prometheus metrics and the dashboard: a plain
+dispatcher plus the Ryu WSGI glue.
 
 :func:`dispatch` maps ``(method, path, body, content type)`` to a :class:`Reply`
 using a *service* (the Ryu app) that offers ``intents`` (an
 :class:`~controller.intents.IntentRegistry`), ``intents_changed()``,
-``allocations_body()``, ``topology_body()`` and ``links_body()``. Every client
-mistake becomes a 4xx JSON error naming the problem and changes nothing; only a
+``allocations_body()``, ``topology_body()``, ``links_body()`` and
+``metrics_text()`` (``(body, content type)``). Every client mistake becomes a 4xx
+JSON error naming the problem and changes nothing. A change the intent store could
+not write is a 503 and is not made (the registry writes before it changes); only a
 bug in the controller is a 500 (logged with its traceback).
+
+Besides ``/te/v1/...``: ``GET /metrics`` (Prometheus text) and the dashboard page at
+``/`` and ``/dashboard/``.
 
 Handlers run in eventlet green threads of the controller process and call the
 app directly: nothing here yields, so a request never sees half an update.
@@ -16,13 +22,16 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from ryu.app.wsgi import ControllerBase, Response, route
 
 from .intents import IntentError
+from .store import StoreError
 
 PREFIX = "/te/v1"
 MAX_BODY_BYTES = 64 * 1024
+DASHBOARD = Path(__file__).resolve().parent / "dashboard" / "index.html"
 
 LOG = logging.getLogger("controller.rest")
 
@@ -30,8 +39,9 @@ LOG = logging.getLogger("controller.rest")
 @dataclass(frozen=True)
 class Reply:
     status: int
-    body: object = None  # JSON-able; None means no content
+    body: object = None  # JSON-able, or bytes sent as they are (with content_type); None means no content
     headers: tuple = ()
+    content_type: str = "application/json"
 
 
 class ApiError(Exception):
@@ -98,7 +108,14 @@ ROUTES = (
     (re.compile(rf"^{PREFIX}/allocations/?$"), ("GET",), lambda s, *_: Reply(200, s.allocations_body())),
     (re.compile(rf"^{PREFIX}/topology/?$"), ("GET",), lambda s, *_: Reply(200, s.topology_body())),
     (re.compile(rf"^{PREFIX}/links/?$"), ("GET",), lambda s, *_: Reply(200, s.links_body())),
+    (re.compile(r"^/metrics/?$"), ("GET",), lambda s, *_: _raw(*s.metrics_text())),
+    (re.compile(r"^/(dashboard/?)?$"), ("GET",),
+     lambda s, *_: Reply(200, DASHBOARD.read_bytes(), content_type="text/html; charset=utf-8")),
 )
+
+
+def _raw(body: bytes, content_type: str) -> Reply:
+    return Reply(200, body, content_type=content_type)
 
 
 def dispatch(service, method: str, path: str, body: bytes = b"", content_type: str | None = None) -> Reply:
@@ -117,6 +134,9 @@ def dispatch(service, method: str, path: str, body: bytes = b"", content_type: s
         return _error(exc.status, str(exc), exc.field, exc.headers)
     except IntentError as exc:
         return _error(exc.status, str(exc), exc.field)
+    except StoreError as exc:  # the server's fault, but nothing was changed: the client may retry
+        LOG.error("te: REST %s %s: intent store failed, change not made: %s", method, path, exc)
+        return _error(503, f"the change was not made: {exc}")
     except Exception:  # a bug of ours, not the client's: say so, and leave the traceback in the log
         LOG.exception("te: REST %s %s failed", method, path)
         return _error(500, "internal error (see the controller log)")
@@ -130,17 +150,21 @@ def _error(status, message, field=None, headers=()) -> Reply:
 
 
 class TERestController(ControllerBase):
-    """Ryu WSGI glue: every request under /te goes through :func:`dispatch`."""
+    """Ryu WSGI glue: every request goes through :func:`dispatch`."""
 
     def __init__(self, req, link, data, **config):
         super().__init__(req, link, data, **config)
         self.service = data["app"]
 
-    @route("te", "/te/{tail:.*}", requirements={"tail": ".*"})
+    # One route for all it serves (/te/v1/..., /metrics, the dashboard); dispatch answers 404 for the rest.
+    @route("te", "/{tail:.*}", requirements={"tail": ".*"})
     def handle(self, req, **_kwargs):
         reply = dispatch(self.service, req.method, req.path, req.body, req.headers.get("Content-Type"))
         if reply.body is None:
             response = Response(status=reply.status)
+        elif isinstance(reply.body, bytes):
+            response = Response(status=reply.status, body=reply.body)
+            response.headers["Content-Type"] = reply.content_type
         else:
             response = Response(status=reply.status, content_type="application/json", charset="utf-8",
                                 body=(json.dumps(reply.body) + "\n").encode())

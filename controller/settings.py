@@ -43,7 +43,12 @@ class Settings:
     te_meter_burst_ms: float = field(default=50.0, metadata={
         "help": "meter burst size as this many milliseconds of the allocated rate (at least 16 full frames)"})
     port_stats_interval: float = field(default=2.0, metadata={
-        "help": "poll port counters this often to measure link loads (s); 0 to disable"})
+        "help": "poll port and meter counters this often to measure link loads and intent rates (s); 0 to disable"})
+    intent_store: str = field(default="/var/lib/sdn-te/intents.sqlite3", metadata={
+        "help": "SQLite file of accepted intents, restored after a restart; empty keeps them in memory only"})
+    restore_timeout: float = field(default=15.0, metadata={
+        "help": "after a start, switches that kept rules are left untouched until every switch and link of "
+                "the topology file is back, or at most this long (s)"})
 
     @classmethod
     def from_mapping(cls, values) -> "Settings":
@@ -63,6 +68,6 @@ class Settings:
             if not getattr(self, name) > 0:
                 raise ValueError(f"[te] {name} must be > 0, got {getattr(self, name)!r}")
         for name in ("arp_settle_seconds", "arp_flood_interval", "reconcile_delay", "barrier_timeout",
-                     "stats_interval", "te_interval", "port_stats_interval"):
+                     "stats_interval", "te_interval", "port_stats_interval", "restore_timeout"):
             if getattr(self, name) < 0:
                 raise ValueError(f"[te] {name} must be >= 0, got {getattr(self, name)!r}")

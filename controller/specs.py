@@ -43,6 +43,12 @@ OWNER_ECMP = 1
 OWNER_TE = 2
 
 
+# Group and meter ids: ECMP groups (one per egress switch) below TE_GROUP_MIN, one TE group per intent above.
+GROUP_ID_MAX = 0xFFFFFF00  # OFPG_MAX
+TE_GROUP_MIN = 0x40000000
+METER_ID_MAX = 0xFFFF  # OVS userspace accepts 262143; far more than intents per switch
+
+
 def cookie(owner: int, kind: int = 0) -> int:
     """Cookie for a flow owned by ``owner`` (``OWNER_*``) of kind ``kind`` (< 2**48)."""
     return COOKIE_MARK | (owner << 48) | kind
@@ -90,7 +96,20 @@ class SetField:
     value: object
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """Something read back from a switch that this controller never builds (see ofmsg.flow_spec).
+
+    A spec holding it differs from every desired spec, so the diff replaces or deletes the entry.
+    """
+
+    text: str
+
+
 Action = Union[Output, ToController, ToGroup, PushMpls, PopMpls, PushVlan, PopVlan, SetField]
+
+GROUP_UNREADABLE = "unreadable"  # GroupSpec.type of a group read back with a type we never use
+METER_UNREADABLE = -1  # MeterSpec.rate_kbps of a meter read back with bands or flags we never use
 
 Match = tuple  # sorted tuple of (field, value) pairs, see match()
 

@@ -1,9 +1,11 @@
 """Accepted intents on disk (SQLite), so that a restarted controller restores them.
 
-The app saves an intent after the registry accepted it and deletes it after the registry
-did; on start it restores what :meth:`IntentStore.load` returns. Each change is one
-transaction; the database runs in WAL mode, so a crash leaves either the old or the new
-state, never half of one. Rows are the API's ``IntentInput`` JSON plus id, version and
+The registry (:class:`controller.intents.IntentRegistry`) writes every change through
+:meth:`IntentStore.apply` *before* it takes the change itself, so the API answers only
+for what is on disk; on start the app restores :meth:`IntentStore.load` and
+:meth:`IntentStore.next_id` (ids are never handed out twice, even after a restart). Each
+change is one transaction; the database runs in WAL mode, so a crash leaves either the
+old or the new state, never half of one. Rows are the API's ``IntentInput`` JSON plus id, version and
 creation order, and are validated again on load (with :func:`controller.intents.parse_intent`).
 """
 from __future__ import annotations
@@ -27,6 +29,8 @@ CREATE TABLE intents (
     request TEXT NOT NULL                   -- IntentInput JSON (docs/openapi.yaml)
 );
 """
+# Added within schema version 1 (no file of an older layout was ever released): created when missing.
+_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
 
 
 class StoreError(Exception):
@@ -80,9 +84,10 @@ class IntentStore:
                                      f"{', '.join(sorted(tables))}); choose another intent store path")
                 self._create_schema()
             version = self._db.execute("SELECT version FROM schema_version").fetchone()
-        if version is None or version[0] != SCHEMA_VERSION:
-            raise StoreError(f"{self.path} has intent store schema version {version and version[0]}; this "
-                             f"controller reads version {SCHEMA_VERSION}")
+            if version is None or version[0] != SCHEMA_VERSION:
+                raise StoreError(f"{self.path} has intent store schema version {version and version[0]}; this "
+                                 f"controller reads version {SCHEMA_VERSION}")
+            self._db.execute(_META)
 
     def _create_schema(self) -> None:
         for statement in _SCHEMA.split(";"):
@@ -111,13 +116,31 @@ class IntentStore:
                 raise StoreError(f"{self.path}: stored intent {intent_id} is unreadable: {exc}") from None
         return intents
 
+    def next_id(self) -> int | None:
+        """The id number the registry hands out next, as last stored (None if never stored)."""
+        with self._transaction():
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
+        return None if row is None else int(row[0])
+
+    def apply(self, saved=(), deleted=(), next_id: int | None = None) -> None:
+        """Save ``saved`` intents, delete the ids in ``deleted`` and record ``next_id``, in one transaction."""
+        with self._transaction():
+            self._save(saved)
+            self._db.executemany("DELETE FROM intents WHERE id = ?", [(str(i),) for i in deleted])
+            if next_id is not None:
+                self._db.execute("INSERT INTO meta (key, value) VALUES ('next_id', ?) "
+                                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (int(next_id),))
+
+    def _save(self, intents) -> None:
+        self._db.executemany(
+            "INSERT INTO intents (id, version, request) VALUES (?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET version = excluded.version, request = excluded.request",
+            [(i.id, i.version, _request_json(i)) for i in intents])
+
     def save(self, intent: Intent) -> None:
         """Insert or replace ``intent`` (by id); a replaced intent keeps its place in the order."""
         with self._transaction():
-            self._db.execute(
-                "INSERT INTO intents (id, version, request) VALUES (?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET version = excluded.version, request = excluded.request",
-                (intent.id, intent.version, _request_json(intent)))
+            self._save([intent])
 
     def delete(self, intent_id: str) -> None:
         """Forget the intent with ``intent_id`` (nothing happens if there is none)."""

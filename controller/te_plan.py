@@ -176,13 +176,15 @@ def allocation_state(allocation: Allocation | None, current_version: int, confir
     return INSTALLED if allocation.allocated_bps >= allocation.intent.rate_bps * (1 - 1e-6) else PARTIAL
 
 
-def allocation_views(intents, te_plan: Plan, installed: dict, times: dict) -> list:
+def allocation_views(intents, te_plan: Plan, installed: dict, times: dict, measured: dict | None = None) -> list:
     """The ``Allocation`` objects of GET /te/v1/allocations, in intent order.
 
     ``installed`` maps intent id to ``[(PathShare, label, weight), ...]`` as compiled;
     ``times`` maps intent id to ``(computed_at, installed_at)`` of its current allocation
-    (Unix time; ``installed_at`` None until the switches confirmed it).
+    (Unix time; ``installed_at`` None until the switches confirmed it); ``measured`` maps
+    intent id to the rate its meter passed (bit/s; missing until measured).
     """
+    measured = measured or {}
     out = []
     for intent in intents:
         a = te_plan.allocation(intent.id)
@@ -193,6 +195,7 @@ def allocation_views(intents, te_plan: Plan, installed: dict, times: dict) -> li
                   "label": label} for share, label, weight in installed.get(intent.id, ())] if current else []
         view = {"intent_id": intent.id, "name": intent.name, "version": intent.version, "state": state,
                 "requested_bps": intent.rate_bps, "allocated_bps": a.allocated_bps if current else 0.0,
+                "measured_bps": measured.get(intent.id),
                 "paths": paths, "computed_at": computed_at if current else None,
                 "installed_at": installed_at if current and state in (INSTALLED, PARTIAL) else None}
         if current and a.reason:

@@ -40,6 +40,7 @@ class FileHost:
     name: str
     dpid: int | None  # the switch it is linked to, if the file says
     capacity_bps: float | None  # of its access link, if the file says
+    mac: str | None = None  # if the file says
 
 
 def read_link_info(path: str) -> LinkInfo:
@@ -67,10 +68,11 @@ def read_link_info(path: str) -> LinkInfo:
     dpid_of = {n["id"]: int(n["dpid"]) for n in nodes if n.get("dpid") is not None}
     ip_of = {n["id"]: str(n["ip"]).split("/")[0] for n in nodes
              if n.get("kind") == "host" and n.get("ip") and n.get("dpid") is None}
+    mac_of = {n["id"]: str(n["mac"]).lower() for n in nodes if n["id"] in ip_of and n.get("mac")}
     directed = bool(data.get("directed", False))
     capacity: dict = {}
     neighbours: dict = {}
-    hosts = {ip: FileHost(str(name), None, None) for name, ip in ip_of.items()}
+    hosts = {ip: FileHost(str(name), None, None, mac_of.get(name)) for name, ip in ip_of.items()}
     for link in links:
         cap = link.get("capacity")
         if cap is not None:
@@ -79,7 +81,7 @@ def read_link_info(path: str) -> LinkInfo:
                 raise ValueError(f"{path}: link {link['source']}-{link['target']} has capacity {cap!r}, want > 0")
         for host, switch in ((link["source"], link["target"]), (link["target"], link["source"])):
             if host in ip_of and switch in dpid_of:
-                hosts[ip_of[host]] = FileHost(str(host), dpid_of[switch], cap)
+                hosts[ip_of[host]] = FileHost(str(host), dpid_of[switch], cap, mac_of.get(host))
         a, b = dpid_of.get(link["source"]), dpid_of.get(link["target"])
         if a is None or b is None:
             continue
@@ -171,10 +173,12 @@ class Fabric:
         sw = self.switches.get(dpid)
         if sw is None:
             return False
-        if now - sw.connected_at >= settle_s:
-            return True
+        return now - sw.connected_at >= settle_s or self.expected_links_seen(dpid)
+
+    def expected_links_seen(self, dpid: int) -> bool:
+        """Whether every link the topology file expects out of ``dpid`` was discovered (False if it expects none)."""
         expected = self.link_info.expected_neighbours.get(dpid)
-        if not expected:
+        if not expected or dpid not in self.switches:
             return False
         seen = Counter(d for (s, _), (d, _) in self.links.items() if s == dpid)
         return all(seen[n] >= c for n, c in expected.items())

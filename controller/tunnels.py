@@ -45,6 +45,27 @@ class IdAllocator:
             self._used.add(value)
         return self._ids[key]
 
+    def adopt(self, key, value: int) -> bool:
+        """Give ``key`` the id ``value`` (found on a switch after a restart) if both are free; True if it did.
+
+        Fresh ids continue after the highest adopted one, as they would have before the restart.
+
+        >>> ids = IdAllocator(1, 10)
+        >>> ids.adopt("a", 4), ids.adopt("b", 4), ids.get("c")
+        (True, False, 5)
+        """
+        if key in self._ids or value in self._used or not self.first <= value <= self.last:
+            return False
+        self._ids[key] = value
+        self._used.add(value)
+        if value >= self._next:
+            self._next = value + 1 if value < self.last else self.first
+        return True
+
+    def lookup(self, key) -> int | None:
+        """The id of ``key``, None if it has none (without handing one out)."""
+        return self._ids.get(key)
+
     def retain(self, keys) -> None:
         """Forget every key not in ``keys``."""
         keep = set(keys)

@@ -50,11 +50,20 @@ class Controller:
     """``ryu-manager --observe-links ... controller.app`` as a subprocess with its log in ``artifacts``."""
 
     def __init__(self, artifacts: Path, topology_file: Path | None = None, **options):
+        """``options`` go to the ``[te]`` section. Without ``intent_store`` the controller gets a fresh,
+        empty store of its own, ``artifacts/intents.sqlite3`` (never the system default); pass one to
+        share it (a restart with :meth:`restart` keeps it either way)."""
         self.artifacts = artifacts
         self.port = free_port()
         self.api_port = free_port()
         self.log_path = artifacts / "controller.log"
         self.conf_path = artifacts / "te.conf"
+        if "intent_store" not in options:
+            store = artifacts / "intents.sqlite3"
+            for leftover in (store, store.with_name(store.name + "-wal"), store.with_name(store.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+            options["intent_store"] = store
+        self.intent_store = Path(options["intent_store"]) if options["intent_store"] else None
         conf = {"topology_file": str(topology_file or ""), "stats_interval": 5.0} | options
         self.conf_path.write_text("[te]\n" + "".join(f"{k} = {v}\n" for k, v in conf.items()))
         self.proc: subprocess.Popen | None = None
@@ -102,6 +111,12 @@ class Controller:
             self.proc.kill()
             self.proc.wait(5)
 
+    def restart(self, down_s: float = 0.0) -> None:
+        """Stop (SIGTERM) and start again on the same ports, config and intent store."""
+        self.stop()
+        time.sleep(down_s)
+        self.start()
+
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
@@ -110,6 +125,33 @@ class Controller:
 
     def log_problems(self) -> list:
         return [line for line in self.log().splitlines() if LOG_PROBLEM.search(line)]
+
+
+LOCK_PATH = Path("/run/lock/sdn-te-lab.lock")
+
+
+def machine_lock(timeout: float = 900.0):
+    """An exclusive lock on this machine's lab (an open file; closing it releases the lock).
+
+    Waits up to ``timeout`` seconds for another lab to finish.
+    """
+    import fcntl
+
+    LOCK_PATH.parent.mkdir(parents=True, exist_ok=True)
+    f = open(LOCK_PATH, "a")
+    deadline, said = time.monotonic() + timeout, False
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return f
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                f.close()
+                raise RuntimeError(f"another lab on this machine held {LOCK_PATH} for {timeout:.0f} s") from None
+            if not said:
+                print(f"waiting for another lab on this machine to finish ({LOCK_PATH})", flush=True)
+                said = True
+            time.sleep(0.5)
 
 
 def ofctl(*args) -> str:
@@ -199,11 +241,15 @@ class Setup:
         self.net = None
         self.bridge_names: set = set()
         self.network_started_at: float | None = None
+        self._lock = None
 
     def start(self) -> "Setup":
         from topologies.net import start_network
 
         names = set(self.topo.switches())
+        # Labs of one machine (tests, benchmarks, the demo) take turns: two networks with the same
+        # switch names would tear each other down. Held until stop().
+        self._lock = machine_lock()
         leftovers = names & bridges()
         if leftovers:  # not ours: never touch them
             raise RuntimeError(f"bridges {sorted(leftovers)} already exist: another network is running here")
@@ -247,4 +293,7 @@ class Setup:
             alive = [h.name for h in self.net.hosts if h.shell is not None and h.shell.poll() is None]
             if alive:
                 problems.append(f"host shells still alive: {alive}")
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
         return problems

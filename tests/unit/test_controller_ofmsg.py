@@ -5,7 +5,8 @@ from ryu.ofproto import ofproto_parser, ofproto_protocol, ofproto_v1_3 as ofp
 from controller import ofmsg
 from controller.reconcile import ADD, DELETE, MODIFY, Change
 from controller.specs import (
-    Bucket, FlowSpec, GroupSpec, MeterSpec, Output, PopMpls, PushMpls, SetField, ToController, ToGroup, match,
+    GROUP_UNREADABLE, METER_UNREADABLE, Bucket, FlowSpec, GroupSpec, MeterSpec, Output, PopMpls, PushMpls, SetField,
+    ToController, ToGroup, Unreadable, match,
 )
 
 DP = ofproto_protocol.ProtocolDesc(ofp.OFP_VERSION)
@@ -93,3 +94,79 @@ def test_pop_and_packet_out_and_clear():
 def test_unknown_action_is_rejected():
     with pytest.raises(TypeError):
         ofmsg.actions(DP, ["output:1"])
+
+
+# --- read-back: what a switch reports, parsed by Ryu, back into the spec that was installed ----------
+def reported_flow(spec):
+    """The OFPFlowStats a switch reports for ``spec``: match and instructions as Ryu parses them off the wire."""
+    m = roundtrip(ofmsg.flow_mod(DP, spec, ADD))
+    return DP.ofproto_parser.OFPFlowStats(table_id=m.table_id, priority=m.priority, cookie=m.cookie, idle_timeout=0,
+                                          hard_timeout=0, match=m.match, instructions=m.instructions)
+
+
+def reported_group(spec):
+    msg = ofmsg.group_mod(DP, spec, ADD)
+    parser, buckets = DP.ofproto_parser, []
+    for b in msg.buckets:
+        buf = bytearray()
+        b.serialize(buf, 0)
+        buckets.append(parser.OFPBucket.parser(bytes(buf), 0))
+    return parser.OFPGroupDescStats(msg.type, msg.group_id, buckets)
+
+
+def reported_meter(spec):
+    msg = ofmsg.meter_mod(DP, spec, ADD)
+    parser, bands = DP.ofproto_parser, []
+    for band in msg.bands:
+        buf = bytearray(16)
+        band.serialize(buf, 0)
+        bands.append(parser.OFPMeterBandHeader.parser(bytes(buf), 0))
+    return parser.OFPMeterConfigStats(msg.flags, msg.meter_id, bands)
+
+
+@pytest.mark.parametrize("spec", [
+    FlowSpec(1, 1, 100, match(eth_type=0x0800, ipv4_dst="10.0.0.2"), (ToGroup(7),), cookie=0x7E01000000000002),
+    FlowSpec(1, 1, 503, match(in_port=3, eth_type=0x0800, ipv4_src="10.0.0.1", ipv4_dst="10.0.0.5", ip_proto=17,
+                              udp_dst=5201), (ToGroup(0x40000001),), meter_id=4, cookie=0x7E02100000100001),
+    FlowSpec(1, 0, 900, match(eth_type=0x8847, mpls_label=524300), (PopMpls(0x0800),), goto_table=1, cookie=9),
+    FlowSpec(1, 0, 1000, match(eth_type=0x0806), (ToController(0xFFFF),), cookie=0x7E01000000000001),
+    FlowSpec(1, 1, 50, match(eth_type=0x0800, ipv4_dst=("224.0.0.0", "240.0.0.0")), cookie=5),
+    FlowSpec(1, 0, 0, match(), cookie=5),
+])
+def test_flow_read_back_is_the_installed_spec(spec):
+    assert ofmsg.flow_spec(DP, 1, reported_flow(spec)) == spec
+
+
+def test_group_and_meter_read_back_are_the_installed_specs():
+    group = GroupSpec(2, 0x40000003, "select", (
+        Bucket((PushMpls(), SetField("mpls_label", 524289), Output(3)), weight=5),
+        Bucket((PushMpls(), SetField("mpls_label", 17), Output(4)), weight=1),
+    ))
+    assert ofmsg.group_spec(DP, 2, reported_group(group)) == group
+    ff = GroupSpec(2, 9, "ff", (Bucket((Output(1),), watch_port=1), Bucket((Output(2),), watch_port=2)))
+    assert ofmsg.group_spec(DP, 2, reported_group(ff)) == ff
+    meter = MeterSpec(2, 4, 4000, 200)
+    assert ofmsg.meter_spec(DP, 2, reported_meter(meter)) == meter
+
+
+def test_what_the_controller_never_builds_reads_back_as_unreadable_and_can_be_deleted():
+    parser = DP.ofproto_parser
+    stat = parser.OFPFlowStats(table_id=0, priority=7, cookie=0x7E00000000000000, idle_timeout=0, hard_timeout=0,
+                               match=parser.OFPMatch(eth_type=0x0800),
+                               instructions=[parser.OFPInstructionActions(ofp.OFPIT_WRITE_ACTIONS,
+                                                                          [parser.OFPActionOutput(1)])])
+    flow = ofmsg.flow_spec(DP, 1, stat)
+    assert flow.actions and all(isinstance(a, Unreadable) for a in flow.actions)
+    delete = roundtrip(ofmsg.flow_mod(DP, flow, DELETE))
+    assert (delete.priority, delete.cookie) == (7, 0x7E00000000000000)
+    weightless = parser.OFPGroupDescStats(ofp.OFPGT_SELECT, 3, [parser.OFPBucket(0, ofp.OFPP_ANY, ofp.OFPG_ANY, [])])
+    group = ofmsg.group_spec(DP, 1, weightless)
+    assert group.type == GROUP_UNREADABLE and roundtrip(ofmsg.group_mod(DP, group, DELETE)).group_id == 3
+    pktps = parser.OFPMeterConfigStats(ofp.OFPMF_PKTPS, 6, [parser.OFPMeterBandDrop(10, 0)])
+    assert ofmsg.meter_spec(DP, 1, pktps).rate_kbps == METER_UNREADABLE
+
+
+def test_readback_requests_ask_for_our_cookie_mark_only():
+    flows, groups, meters = (roundtrip(m) for m in ofmsg.readback_requests(DP))
+    assert (flows.cookie, flows.cookie_mask, flows.table_id) == (0x7E << 56, 0xFF << 56, ofp.OFPTT_ALL)
+    assert type(groups).__name__ == "OFPGroupDescStatsRequest" and meters.meter_id == ofp.OFPM_ALL

@@ -118,3 +118,27 @@ def test_openapi_documents_every_field_the_views_return():
     assert set(view) <= set(schemas["Allocation"]["properties"])
     assert set(link_views(f, p, {})[0]) <= set(schemas["Link"]["properties"])
     assert set(i.as_dict()) <= set(schemas["IntentInput"]["properties"]) | {"id", "version"}
+
+
+def test_a_change_the_store_cannot_write_is_a_503_and_is_not_made():
+    from controller.store import StoreError
+
+    def broken(**change):
+        raise StoreError("intent store /var/lib/sdn-te/intents.sqlite3: database or disk is full")
+
+    s = FakeService()
+    s.intents._persist = broken
+    r = call(s, "POST", "/intents", GOOD)
+    assert r.status == 503 and "not made" in r.body["error"] and "disk is full" in r.body["error"]
+    assert call(s, "GET", "/intents").body == {"intents": []} and s.changes == 0
+
+
+def test_metrics_and_dashboard_are_served_outside_the_api_prefix():
+    s = FakeService()
+    s.metrics_text = lambda: (b"te_switches_connected 3.0\n", "text/plain; version=0.0.4; charset=utf-8")
+    r = dispatch(s, "GET", "/metrics")
+    assert r.status == 200 and r.body == b"te_switches_connected 3.0\n" and r.content_type.startswith("text/plain")
+    for path in ("/", "/dashboard/", "/dashboard"):
+        page = dispatch(s, "GET", path)
+        assert page.status == 200 and page.content_type.startswith("text/html") and b"sdn-te" in page.body
+    assert dispatch(s, "POST", "/metrics").status == 405

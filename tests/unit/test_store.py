@@ -107,3 +107,45 @@ def test_a_failed_write_changes_nothing(tmp_path):
     with pytest.raises(StoreError):
         store.replace_all([intent("2"), intent("2")])  # duplicate id: the whole transaction rolls back
     assert [i.id for i in store.load()] == ["1"]
+
+
+def test_apply_is_one_transaction_and_keeps_the_next_id(tmp_path):
+    path = tmp_path / "s.db"
+    with IntentStore(path) as store:
+        assert store.next_id() is None
+        store.apply(saved=[intent("1"), intent("2")], next_id=3)
+        store.apply(deleted=["1"], next_id=None)
+        with pytest.raises(ValueError):  # fails after the save and the delete: neither happens
+            store.apply(saved=[intent("9")], deleted=["2"], next_id="not a number")
+    with IntentStore(path) as store:
+        assert [i.id for i in store.load()] == ["2"] and store.next_id() == 3
+
+
+def test_registry_writes_through_the_store_and_never_reuses_an_id_after_a_restart(tmp_path):
+    path = tmp_path / "s.db"
+    with IntentStore(path) as store:
+        registry = IntentRegistry(persist=store.apply)
+        registry.create({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6})
+        registry.create({"src": "10.0.0.3", "dst": "10.0.0.4", "rate_bps": 1e6})
+        registry.replace("1", {"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 2e6})
+        registry.delete("2")
+    with IntentStore(path) as store:
+        restored = IntentRegistry(persist=store.apply)
+        restored.restore(store.load(), store.next_id())
+        assert restored.list() == registry.list() and restored.list()[0].version == 2
+        assert restored.create({"src": "10.0.0.5", "dst": "10.0.0.6", "rate_bps": 1e6}).id == "3"
+
+
+def test_a_change_the_store_refuses_is_not_made():
+    def broken(**change):
+        raise StoreError("intent store /x: disk I/O error")
+
+    registry = IntentRegistry()
+    kept = registry.create({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6})
+    registry._persist = broken
+    for change in (lambda: registry.create({"src": "10.0.0.3", "dst": "10.0.0.2", "rate_bps": 1e6}),
+                   lambda: registry.replace("1", {"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 5e6}),
+                   lambda: registry.delete("1")):
+        with pytest.raises(StoreError):
+            change()
+    assert registry.list() == [kept] and registry.generation == 1 and registry.next_id == 2
