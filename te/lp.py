@@ -43,7 +43,7 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from te.errors import InvalidInput, SolverError
-from te.paths import Candidates, solution_from_rates
+from te.paths import Candidates, _ranges, solution_from_rates
 
 __all__ = ["LP_OBJECTIVES", "PathModel", "build_model", "repair", "edge_optimum"]
 
@@ -328,8 +328,22 @@ def _merge_free(cands, cost, free_ids, counts, rows):
     sub_counts = counts[free_ids]
     sub_ptr = np.r_[0, np.cumsum(sub_counts)]
     cols = np.repeat(cands.path_ptr[free_ids] - sub_ptr[:-1], sub_counts) + np.arange(sub_ptr[-1])
-    crossing = cands.path_arc[cols][:, np.flatnonzero(rows)].toarray().astype(np.int8)
-    _, signature = np.unique(crossing, axis=0, return_inverse=True)
+    # Signature of the row links each path crosses. Ranking the 0/1 rows of a dense
+    # paths x row-links array would take gigabytes on large instances; the same ranking comes
+    # from each path's sorted crossed-link positions j, padded with 0 and stored as n - j
+    # (a 1 in an earlier column, or one more crossed link, makes a row larger).
+    row_ids = np.flatnonzero(rows)
+    crossing = cands.path_arc[cols][:, row_ids].tocsr()
+    crossing.sort_indices()
+    per_path = np.diff(crossing.indptr)
+    wide = max(int(per_path.max(initial=0)), 1)
+    padded = np.zeros((len(cols), wide), dtype=np.int32 if len(row_ids) < 2 ** 31 else np.int64)
+    if crossing.nnz:
+        at = np.arange(crossing.nnz) - np.repeat(crossing.indptr[:-1], per_path)
+        padded[np.repeat(np.arange(len(cols)), per_path), at] = len(row_ids) - crossing.indices
+    del crossing
+    _, signature = np.unique(padded, axis=0, return_inverse=True)
+    del padded
     _, cost_id = np.unique(np.round(cost[cols], 12), return_inverse=True)
     width = int(sub_counts.max())
     key = np.full((len(free_ids), 2 * width + 1), -1, dtype=np.int64)
@@ -342,7 +356,7 @@ def _merge_free(cands, cost, free_ids, counts, rows):
     members = members.ravel()
     lead = first  # the first free demand of each group
     lead_counts = sub_counts[lead]
-    groups = np.concatenate([np.arange(sub_ptr[i], sub_ptr[i + 1]) for i in lead]) if len(lead) else np.zeros(0, int)
+    groups = _ranges(sub_ptr[lead], lead_counts)
     group_ptr = np.r_[0, np.cumsum(lead_counts)]
     return cols, groups, group_ptr, members
 

@@ -14,6 +14,9 @@ solver's internal order.
 """
 from __future__ import annotations
 
+import operator
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -24,9 +27,63 @@ from scipy.sparse.csgraph import dijkstra, yen
 from te.errors import InvalidInput, NoPath
 from te.model import Arc, Demand, Path
 
-__all__ = ["Candidates", "candidate_paths", "solution_from_rates", "PATH_METHODS"]
+__all__ = ["Candidates", "PathList", "candidate_paths", "solution_from_rates", "PATH_METHODS"]
 
 PATH_METHODS = ("ksp", "disjoint")
+
+
+class PathList(Sequence):
+    """Read-only sequence of paths (tuples of node names) stored as integer node ids.
+
+    Millions of candidate paths as Python tuples take gigabytes; this keeps one ``int32``
+    array of node ids plus offsets and builds a tuple only when a path is read. Slices give
+    tuples of paths; it compares equal to any sequence with the same paths.
+
+    Examples
+    --------
+    >>> paths = PathList(("a", "b", "c"), np.array([0, 2, 5]), np.array([0, 1, 0, 2, 1]))
+    >>> len(paths), paths[1], paths
+    (2, ('a', 'c', 'b'), (('a', 'b'), ('a', 'c', 'b')))
+    >>> paths == (("a", "b"), ("a", "c", "b")), paths[:1]
+    (True, (('a', 'b'),))
+    """
+
+    __slots__ = ("names", "ptr", "node_ids")
+
+    def __init__(self, names, ptr, node_ids):
+        self.names = tuple(names)
+        self.ptr = np.asarray(ptr, dtype=np.int64)
+        self.node_ids = np.asarray(node_ids)
+
+    def __len__(self):
+        return len(self.ptr) - 1
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        i = operator.index(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("path index out of range")
+        names = self.names
+        return tuple(names[n] for n in self.node_ids[self.ptr[i]:self.ptr[i + 1]].tolist())
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other):
+        if isinstance(other, PathList) and other.names == self.names:
+            return bool(np.array_equal(self.ptr, other.ptr) and np.array_equal(self.node_ids, other.node_ids))
+        try:
+            return len(self) == len(other) and all(a == tuple(b) for a, b in zip(self, other))
+        except TypeError:
+            return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self):
+        return repr(tuple(self))
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,8 +96,9 @@ class Candidates:
     arcs : tuple of (str, str)
         Every arc of the graph, sorted; arc ``j`` has capacity ``capacity_bps[j]``.
     capacity_bps : ndarray
-    paths : tuple of tuple of str
-        Flat list; demand ``i`` owns ``paths[path_ptr[i]:path_ptr[i + 1]]``.
+    paths : PathList
+        Flat sequence of node-name tuples, built lazily from integer node ids; demand ``i``
+        owns ``paths[path_ptr[i]:path_ptr[i + 1]]``.
     path_ptr : ndarray of int64
     path_demand : ndarray of int64
         Demand index of each path.
@@ -61,7 +119,7 @@ class Candidates:
     demands: tuple[Demand, ...]
     arcs: tuple[Arc, ...]
     capacity_bps: np.ndarray
-    paths: tuple[Path, ...]
+    paths: PathList
     path_ptr: np.ndarray
     path_demand: np.ndarray
     path_hops: np.ndarray
@@ -84,14 +142,19 @@ class Candidates:
         """
         demands = tuple(demands)
         index = _Index(graph)
-        flat, counts = [], []
+        nodes, lengths, counts = array("i"), [], []
         for d, paths in zip(demands, paths_per_demand, strict=True):
             for p in paths:
                 if p[0] != d.src or p[-1] != d.dst:
                     raise InvalidInput(f"demand {d.id}: path {p} does not join {d.src!r} to {d.dst!r}")
-            flat.extend(tuple(p) for p in paths)
+                try:
+                    nodes.extend(index.node_index[n] for n in p)
+                except KeyError:
+                    raise InvalidInput(f"path {tuple(p)} uses a link that is not in the topology") from None
+                lengths.append(len(p))
             counts.append(len(paths))
-        return index.candidates(demands, flat, counts)
+        return index.candidates(demands, np.frombuffer(nodes, dtype=np.int32), np.array(lengths, dtype=np.int64),
+                                counts)
 
 
 class _Index:
@@ -135,30 +198,32 @@ class _Index:
 
         return sorted(unique, key=key)
 
-    def candidates(self, demands, flat_paths, counts):
+    def candidates(self, demands, node_ids, lengths, counts):
+        """Index paths given as one array of node ids, the node count of each path, and paths per demand."""
         path_ptr = np.zeros(len(demands) + 1, dtype=np.int64)
         np.cumsum(counts, out=path_ptr[1:])
-        lengths = np.array([len(p) for p in flat_paths], dtype=np.int64)
-        if len(flat_paths):
-            node_ids = np.fromiter((self.node_index[n] for p in flat_paths for n in p), dtype=np.int64,
-                                   count=int(lengths.sum()))
-        else:
-            node_ids = np.zeros(0, dtype=np.int64)
+        node_ids = np.asarray(node_ids, dtype=np.int32)
+        lengths = np.asarray(lengths, dtype=np.int64)
+        node_ptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=node_ptr[1:])
         # consecutive node pairs within each path (drop the pair spanning two paths)
-        ends = np.cumsum(lengths)
         mask = np.ones(max(len(node_ids) - 1, 0), dtype=bool)
-        mask[ends[:-1] - 1] = False
-        arc_ids = self.arc_id[node_ids[:-1][mask], node_ids[1:][mask]] if len(node_ids) else node_ids
+        mask[node_ptr[1:-1] - 1] = False
+        arc_ids = self.arc_id[node_ids[:-1][mask], node_ids[1:][mask]] if len(node_ids) else np.zeros(0, np.int64)
+        paths = PathList(self.nodes, node_ptr, node_ids)
         if np.any(arc_ids < 0):
             bad = int(np.searchsorted(np.cumsum(lengths - 1), np.flatnonzero(arc_ids < 0)[0], side="right"))
-            raise InvalidInput(f"path {flat_paths[bad]} uses a link that is not in the topology")
+            raise InvalidInput(f"path {paths[bad]} uses a link that is not in the topology")
         hops = lengths - 1
-        arc_ptr = np.zeros(len(flat_paths) + 1, dtype=np.int64)
+        arc_ptr = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(hops, out=arc_ptr[1:])
-        path_arc = sp.csr_matrix((np.ones(len(arc_ids)), arc_ids, arc_ptr), shape=(len(flat_paths), len(self.arcs)))
+        small = arc_ptr[-1] < 2 ** 31 - 1
+        index_type = np.int32 if small else np.int64
+        path_arc = sp.csr_matrix((np.ones(len(arc_ids)), arc_ids.astype(index_type), arc_ptr.astype(index_type)),
+                                 shape=(len(lengths), len(self.arcs)))
         return Candidates(
             demands=tuple(demands), arcs=self.arcs, capacity_bps=self.capacity.copy(),
-            paths=tuple(flat_paths), path_ptr=path_ptr,
+            paths=paths, path_ptr=path_ptr,
             path_demand=np.repeat(np.arange(len(demands), dtype=np.int64), counts),
             path_hops=hops.astype(float), path_arc=path_arc)
 
@@ -208,21 +273,47 @@ def candidate_paths(graph: nx.DiGraph, demands, k: int = 4, method: str = "ksp")
     demands = tuple(demands)
     index = _Index(graph)
     finder = _yen if method == "ksp" else _disjoint
-    cache: dict[tuple[int, int], list[tuple[int, ...]]] = {}
-    flat, counts = [], []
-    for d in demands:
+    # Paths of each distinct (src, dst) pair, stored once as flat node ids (no Python tuples kept).
+    pair_of: dict[tuple[int, int], int] = {}
+    pair_first, pair_count = [], []  # first path and number of paths of each pair
+    nodes, lengths = array("i"), array("q")
+    demand_pair = np.empty(len(demands), dtype=np.int64)
+    for i, d in enumerate(demands):
         for end in (d.src, d.dst):
             if end not in index.node_index:
                 raise InvalidInput(f"demand {d.id}: unknown node {end!r}")
         key = (index.node_index[d.src], index.node_index[d.dst])
-        if key not in cache:
-            cache[key] = index.order(finder(index, key[0], key[1], k))
-        found = cache[key]
-        if not found:
-            raise NoPath(f"demand {d.id}: no path from {d.src!r} to {d.dst!r}")
-        flat.extend(tuple(index.nodes[i] for i in p) for p in found)
-        counts.append(len(found))
-    return index.candidates(demands, flat, counts)
+        pair = pair_of.get(key)
+        if pair is None:
+            found = index.order(finder(index, key[0], key[1], k))
+            if not found:
+                raise NoPath(f"demand {d.id}: no path from {d.src!r} to {d.dst!r}")
+            pair = pair_of[key] = len(pair_first)
+            pair_first.append(len(lengths))
+            pair_count.append(len(found))
+            for p in found:
+                nodes.extend(p)
+                lengths.append(len(p))
+        demand_pair[i] = pair
+    node_ids = np.frombuffer(nodes, dtype=np.int32) if len(nodes) else np.zeros(0, dtype=np.int32)
+    lengths = np.frombuffer(lengths, dtype=np.int64) if len(lengths) else np.zeros(0, dtype=np.int64)
+    counts = np.asarray(pair_count, dtype=np.int64)[demand_pair] if len(demands) else np.zeros(0, dtype=np.int64)
+    if len(pair_first) < len(demands):  # repeated pairs: copy their paths per demand
+        path_ids = _ranges(np.asarray(pair_first, dtype=np.int64)[demand_pair], counts)
+        node_ptr = np.r_[0, np.cumsum(lengths)]
+        node_ids = node_ids[_ranges(node_ptr[path_ids], lengths[path_ids])]
+        lengths = lengths[path_ids]
+    return index.candidates(demands, node_ids, lengths, counts)
+
+
+def _ranges(starts, counts):
+    """Concatenation of ``arange(s, s + c)`` for every (start, count) pair."""
+    starts, counts = np.asarray(starts, dtype=np.int64), np.asarray(counts, dtype=np.int64)
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.r_[0, np.cumsum(counts)[:-1]]
+    return np.repeat(starts - offsets, counts) + np.arange(total)
 
 
 def _walk(pred_row, src, dst):
