@@ -429,25 +429,12 @@ def run(args, progress: Progress, setup_box: list, flows_box: list) -> None:
         explore(setup, api_url)
 
 
-def quiet_shells(net) -> None:
-    """Interrupt host commands cut short (a ping round): Mininet cannot stop a host whose shell is busy."""
-    for host in net.hosts:
-        if host.waiting:
-            host.sendInt()
-            deadline = time.monotonic() + 2.0
-            while host.waiting and time.monotonic() < deadline:
-                host.monitor(timeoutms=200)
-            host.waiting = False
-
-
 def cleanup(setup_box: list, flows_box: list) -> list:
     for flow in flows_box:
         flow.kill()
     problems = []
     for setup in setup_box:
-        if setup.net is not None:
-            quiet_shells(setup.net)
-        problems += setup.stop()
+        problems += setup.stop()  # stop_network also interrupts host commands cut short
         bad = setup.controller.log_problems() if setup.controller else []
         if bad:
             problems.append(f"controller log has {len(bad)} error lines, first: {bad[0].strip()}")

@@ -7,6 +7,7 @@ so no loop floods before the controller is up), TCLink with checksum and
 segmentation offloads off (TCP stalls through userspace OVS otherwise).
 """
 import subprocess
+import time
 from functools import partial
 
 from mininet.link import TCULink
@@ -41,10 +42,25 @@ def start_network(topo, controller_port=6653, controller_ip="127.0.0.1"):
     return net
 
 
+def interrupt_busy_shells(net, timeout_s=2.0):
+    """Interrupt host commands cut short (e.g. a ping round stopped by Ctrl-C).
+
+    Mininet cannot stop a host whose shell is still busy, and would leave its veths behind.
+    """
+    for host in net.hosts:
+        if host.shell is not None and host.waiting:
+            host.sendInt()
+            deadline = time.monotonic() + timeout_s
+            while host.waiting and time.monotonic() < deadline:
+                host.monitor(timeoutms=200)
+            host.waiting = False
+
+
 def stop_network(net):
     """Stop ``net`` and delete any of its bridges that survived (idempotent)."""
     names = [s.name for s in net.switches]
     try:
+        interrupt_busy_shells(net)
         net.stop()
     finally:
         existing = subprocess.run(["ovs-vsctl", "--timeout=10", "list-br"], capture_output=True, text=True).stdout.split()
