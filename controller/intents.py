@@ -12,10 +12,11 @@ import math
 import re
 from dataclasses import asdict, dataclass, field
 
+MIN_RATE_BPS = 1000  # 1 kbit/s: a switch meter's rate is a whole number of kbit/s, so nothing slower is enforced
 MAX_RATE_BPS = 1e12  # 1 Tbit/s: anything above is a typo, not a demand
 MAX_PRIORITY = 7
 MAX_WEIGHT = 1000.0
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: "$" would let a final newline in
 INPUT_FIELDS = ("src", "dst", "rate_bps", "priority", "weight", "match", "name")
 MATCH_FIELDS = ("ip_proto", "tp_src", "tp_dst")
 L4_PROTOS = (6, 17)
@@ -172,10 +173,14 @@ def parse_intent(body, intent_id: str, version: int = 1, known_hosts=None) -> In
     --------
     >>> parse_intent({"src": "10.0.0.1", "dst": "10.0.0.5", "rate_bps": 4e6}, "1").rate_bps
     4000000.0
-    >>> parse_intent({"src": "10.0.0.1", "dst": "10.0.0.5", "rate_bps": -1}, "1")
+    >>> parse_intent({"src": "10.0.0.1", "dst": "10.0.0.5", "rate_bps": -1}, "1")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    controller.intents.InvalidIntent: rate_bps must be > 0 and at most 1e+12 bit/s, not -1.0
+    controller.intents.InvalidIntent: rate_bps must be at least 1000 bit/s (the smallest ...) and at most 1e+12, not -1
+    >>> parse_intent({"src": "10.0.0.1", "dst": "10.0.0.5", "rate_bps": 999}, "1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    controller.intents.InvalidIntent: rate_bps must be at least 1000 bit/s (...) and at most 1e+12, not 999
     >>> parse_intent({"src": "10.0.0.1", "dst": "10.0.0.5", "rate_bps": 1, "colour": "red"}, "1")
     Traceback (most recent call last):
     ...
@@ -194,14 +199,15 @@ def parse_intent(body, intent_id: str, version: int = 1, known_hosts=None) -> In
     if src == dst:
         raise InvalidIntent(f"src and dst are the same host {src}", "dst")
     rate = _number(body, "rate_bps")
-    if not 0 < rate <= MAX_RATE_BPS:
-        raise InvalidIntent(f"rate_bps must be > 0 and at most {MAX_RATE_BPS:g} bit/s, not {rate!r}", "rate_bps")
+    if not MIN_RATE_BPS <= rate <= MAX_RATE_BPS:
+        raise InvalidIntent(f"rate_bps must be at least {MIN_RATE_BPS:g} bit/s (the smallest rate a switch meter "
+                            f"enforces) and at most {MAX_RATE_BPS:g}, not {body['rate_bps']!r}", "rate_bps")
     priority = _integer(body, "priority", 0, MAX_PRIORITY, default=0)
     weight = _number(body, "weight", default=1.0)
     if not 0 < weight <= MAX_WEIGHT:
         raise InvalidIntent(f"weight must be > 0 and at most {MAX_WEIGHT:g}, not {weight!r}", "weight")
     name = body.get("name")
-    if name is not None and (not isinstance(name, str) or not NAME_RE.match(name)):
+    if name is not None and (not isinstance(name, str) or not NAME_RE.fullmatch(name)):
         raise InvalidIntent(f"name must be 1-64 letters, digits, '.', '_' or '-', not {name!r}", "name")
     return Intent(intent_id, src, dst, rate, priority, weight, parse_match(body.get("match")), name, version)
 

@@ -5,6 +5,7 @@ default and help text) and builds a :class:`Settings` from the parsed values.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 
 from te.engine import OBJECTIVES
@@ -49,6 +50,29 @@ class Settings:
     restore_timeout: float = field(default=15.0, metadata={
         "help": "after a start, switches that kept rules are left untouched until every switch and link of "
                 "the topology file is back, or at most this long (s)"})
+    switch_hold_time: float = field(default=30.0, metadata={
+        "help": "a switch whose OpenFlow connection drops keeps its links, hosts and rules in the controller's "
+                "view this long before it counts as gone (s); port status and LLDP link loss act at once"})
+    # repr=False: the settings are logged at start-up, and the token must not end up in a log.
+    rest_token: str = field(default="", repr=False, metadata={
+        "help": "when set, every REST write (POST, PUT, DELETE) needs the header 'Authorization: Bearer TOKEN' "
+                "with this token (te-intent: --token or $TE_TOKEN), else 401; reads stay open. Empty: no token needed"})
+    rest_allowed_hosts: str = field(default="127.0.0.1,localhost,::1", metadata={
+        "help": "comma-separated host names or addresses (no port) that the REST API answers to in the Host "
+                "header; any other gets 403, so a web page cannot reach the API through DNS rebinding. Add the "
+                "name clients use when --wsapi-host is not loopback; '*' allows any"})
+
+    @property
+    def allowed_hosts(self) -> frozenset | None:
+        """The names of ``rest_allowed_hosts``, in lower case; None when ``*`` allows any.
+
+        >>> sorted(Settings(rest_allowed_hosts=" LocalHost, ::1 ").allowed_hosts)
+        ['::1', 'localhost']
+        >>> Settings(rest_allowed_hosts="*").allowed_hosts is None
+        True
+        """
+        names = frozenset(name.strip().lower() for name in self.rest_allowed_hosts.split(","))
+        return None if "*" in names else names
 
     @classmethod
     def from_mapping(cls, values) -> "Settings":
@@ -68,6 +92,15 @@ class Settings:
             if not getattr(self, name) > 0:
                 raise ValueError(f"[te] {name} must be > 0, got {getattr(self, name)!r}")
         for name in ("arp_settle_seconds", "arp_flood_interval", "reconcile_delay", "barrier_timeout",
-                     "stats_interval", "te_interval", "port_stats_interval", "restore_timeout"):
+                     "stats_interval", "te_interval", "port_stats_interval", "restore_timeout", "switch_hold_time"):
             if getattr(self, name) < 0:
                 raise ValueError(f"[te] {name} must be >= 0, got {getattr(self, name)!r}")
+        # The token travels in a header: printable ASCII without spaces. The value itself is not repeated.
+        if not re.fullmatch(r"[!-~]*", self.rest_token):
+            raise ValueError("[te] rest_token must be printable ASCII without spaces")
+        for name in self.allowed_hosts or ():
+            # An IPv6 address has two colons or more; one colon means a port, and the Host check drops ports,
+            # so such a name would never match.
+            if not name or name.count(":") == 1 or not re.fullmatch(r"[a-z0-9.:_-]+", name):
+                raise ValueError(f"[te] rest_allowed_hosts must be comma-separated host names or addresses without "
+                                 f"port or brackets (or *), got {self.rest_allowed_hosts!r}")

@@ -5,12 +5,14 @@ import pytest
 
 from controller.intents import IntentRegistry
 from controller.rest import dispatch
+from controller.settings import Settings
 
 JSON = "application/json"
 
 
 class FakeService:
-    def __init__(self):
+    def __init__(self, **settings):
+        self.settings = Settings(**settings)
         self.intents = IntentRegistry(lambda: {"10.0.0.1", "10.0.0.2", "10.0.0.5"})
         self.changes = 0
 
@@ -27,9 +29,11 @@ class FakeService:
         return {"links": []}
 
 
-def call(service, method, path, body=None, content_type=JSON):
+def call(service, method, path, body=None, content_type=JSON, **headers):
+    """``headers`` with _ for - in names: ``Authorization="Bearer x"``, ``Host="localhost"``."""
     raw = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else b"")
-    return dispatch(service, method, "/te/v1" + path, raw, content_type)
+    headers = {name.replace("_", "-"): value for name, value in headers.items()} | {"Content-Type": content_type}
+    return dispatch(service, method, "/te/v1" + path, raw, headers)
 
 
 GOOD = {"src": "10.0.0.1", "dst": "10.0.0.5", "rate_bps": 4000000}
@@ -107,7 +111,8 @@ def test_openapi_documents_every_field_the_views_return():
     import yaml
 
     from test_controller_te import fabric_at, intents
-    from controller.te_plan import allocation_views, link_views, plan
+    from controller.te_plan import plan
+    from controller.views import allocation_views, link_views
 
     spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml").read_text())
     schemas = spec["components"]["schemas"]
