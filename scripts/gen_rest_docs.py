@@ -10,6 +10,7 @@ this script writes, so edit docs/openapi.yaml (or the examples below) and run th
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -56,6 +57,9 @@ EXAMPLES = {
     ("get", "/te/v1/links"): [
         "curl -s $TE/te/v1/links",
     ],
+    ("get", "/te/v1/openapi.json"): [
+        "curl -s $TE/te/v1/openapi.json > openapi.json      # the contract of the running controller",
+    ],
     ("get", "/metrics"): [
         "curl -s $TE/metrics | grep ^te_intent_allocated_bps",
     ],
@@ -93,8 +97,16 @@ class Spec:
 
 
 def ref_name(schema: dict) -> str | None:
+    """The name of the schema ``schema`` refers to; None for an inline schema or a reference into one.
+
+    >>> ref_name({"$ref": "#/components/schemas/Intent"})
+    'Intent'
+    >>> ref_name({"$ref": "#/components/schemas/IntentInput/properties/src"}) is None
+    True
+    """
     ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
-    return ref.rsplit("/", 1)[1] if ref.startswith("#/components/schemas/") else None
+    name = ref.removeprefix("#/components/schemas/")
+    return name if name != ref and "/" not in name else None
 
 
 def link(name: str) -> str:
@@ -127,13 +139,13 @@ def constraints(schema: dict) -> str:
 
     >>> constraints({"minimum": 0, "maximum": 7, "default": 0})
     '0 to 7; default 0'
-    >>> constraints({"exclusiveMinimum": 0, "maximum": 1000})
+    >>> constraints({"minimum": 0, "exclusiveMinimum": True, "maximum": 1000})
     '> 0, at most 1000'
     """
     parts = []
     lo, hi = schema.get("minimum"), schema.get("maximum")
-    if schema.get("exclusiveMinimum") is not None:
-        parts.append(f"> {_num(schema['exclusiveMinimum'])}" + (f", at most {_num(hi)}" if hi is not None else ""))
+    if schema.get("exclusiveMinimum"):  # OpenAPI 3.0: a flag that makes minimum exclusive
+        parts.append(f"> {_num(lo)}" + (f", at most {_num(hi)}" if hi is not None else ""))
     elif lo is not None and hi is not None:
         parts.append(f"{_num(lo)} to {_num(hi)}")
     elif hi is not None:
@@ -171,6 +183,8 @@ def field_rows(spec: Spec, schema: dict, prefix: str = "") -> list:
     rows = []
     for name, prop in schema.get("properties", {}).items():
         full = prefix + name
+        if ref_name(prop) is None:
+            prop = spec.resolve(prop)  # a field shared with another schema (#/components/schemas/X/properties/y)
         description, limits = prop.get("description", "").strip(), constraints(spec.resolve(prop))
         text = f"{description} ({limits})" if description and limits else description or limits
         rows.append((full, type_of(prop), "yes" if name in required else "", text))
@@ -260,7 +274,7 @@ def render(data: dict) -> str:
         for method in METHODS:
             if method in item:
                 ops.append((path, method, item[method], item.get("parameters", [])))
-                anchor = f"{method} {path}".lower().replace("/", "").replace("{", "").replace("}", "").replace(" ", "-")
+                anchor = re.sub(r"[^a-z0-9 _-]", "", f"{method} {path}".lower()).replace(" ", "-")  # GitHub's slugs
                 out.append(f"| {method.upper()} | [`{path}`](#{anchor}) | {_cell(item[method].get('summary', ''))} |")
     out += ["", "## Operations", ""]
     for path, method, op, params in ops:

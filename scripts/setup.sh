@@ -14,7 +14,7 @@ fail() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # --- apt packages ---------------------------------------------------------
 APT_PKGS=(openvswitch-switch mininet iperf3 iputils-ping ethtool iproute2 procps
-          python3-venv python3-dev sqlite3 chromium)
+          python3-venv python3-dev sqlite3 chromium openssl)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

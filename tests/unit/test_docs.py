@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from controller.intent_cli import read_intent_file
+from controller.client.intent_file import read_intent_file
 from controller.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]

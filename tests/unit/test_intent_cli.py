@@ -1,6 +1,6 @@
 """te-intent: the apply plan as a pure function, and the whole command against an HTTP double of the API.
 
-The double (:class:`ApiDouble`) implements docs/openapi.yaml for intents on top of the real
+The double (:class:`ApiDouble`) implements controller/openapi.yaml for intents on top of the real
 controller.intents.IntentRegistry, on 127.0.0.1 in a thread: the CLI talks real HTTP to it.
 """
 import json
@@ -10,15 +10,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from controller import intent_cli
-from controller.intent_cli import Change, main, parse_intent_list, plan_apply
+from controller.client.apply import Change, describe_change, plan_apply
+from controller.client.errors import UsageError
+from controller.client.formatting import parse_rate
+from controller.client.intent_cli import main
+from controller.client.intent_file import parse_intent_list
 from controller.intents import IntentError, IntentRegistry, parse_intent
 
 KNOWN_HOSTS = {f"10.0.0.{n}" for n in range(1, 13)}
 
 
 class ApiDouble(BaseHTTPRequestHandler):
-    """The intent API of docs/openapi.yaml over an IntentRegistry (allocations: all pending)."""
+    """The intent API of controller/openapi.yaml over an IntentRegistry (allocations: all pending).
+
+    Like the controller with a ``rest_token``, it refuses writes without ``registry.token`` (when set).
+    """
 
     registry: IntentRegistry
     requests_seen: list
@@ -41,18 +47,24 @@ class ApiDouble(BaseHTTPRequestHandler):
     def do_POST(self):
         if self._parts() != ["intents"]:
             return self._json(404, {"error": "no such resource"})
-        self._call(lambda: (201, self.registry.create(self._body()).as_dict()))
+        self._write(lambda: (201, self.registry.create(self._body()).as_dict()))
 
     def do_PUT(self):
         parts = self._parts()
-        self._call(lambda: (200, self.registry.replace(parts[1], self._body()).as_dict()))
+        self._write(lambda: (200, self.registry.replace(parts[1], self._body()).as_dict()))
 
     def do_DELETE(self):
         parts = self._parts()
-        self._call(lambda: (204, self.registry.delete(parts[1])))
+        self._write(lambda: (204, self.registry.delete(parts[1])))
+
+    def _write(self, action):
+        if self.registry.token and self.headers.get("Authorization") != f"Bearer {self.registry.token}":
+            return self._json(401, {"error": "this write needs the header 'Authorization: Bearer <rest_token>'"})
+        self._call(action)
 
     def _parts(self):
         self.requests_seen.append((self.command, self.path))
+        self.registry.authorizations.append(self.headers.get("Authorization"))
         path = self.path.split("?")[0]
         assert path.startswith("/te/v1/"), path
         return path[len("/te/v1/"):].strip("/").split("/")
@@ -87,8 +99,11 @@ class ApiDouble(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def api(monkeypatch):
-    """A running double; TE_CONTROLLER points at it. Yields its registry (with .seen requests)."""
+    """A running double; TE_CONTROLLER points at it. Yields its registry (with .seen requests, the
+    .authorizations headers they had, and .token: set it to require a bearer token for writes)."""
     registry = IntentRegistry(lambda: KNOWN_HOSTS)
+    registry.token, registry.authorizations = None, []
+    monkeypatch.delenv("TE_TOKEN", raising=False)
     seen = []
     handler = type("Handler", (ApiDouble,), {"registry": registry, "requests_seen": seen})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -146,7 +161,7 @@ def test_update_lists_every_changed_field():
     new = intent("a", 2e6, priority=3, match={"ip_proto": 17, "tp_dst": 53})
     change = plan_apply([new], [old]).changes[0]
     assert [f for f, _, _ in change.fields()] == ["rate_bps", "priority", "match"]
-    assert intent_cli.describe_change(change) == \
+    assert describe_change(change) == \
         "~ a (id 3): rate_bps: 1 Mbit/s -> 2 Mbit/s, priority: 0 -> 3, match: - -> ip_proto=17 tp_dst=53"
 
 
@@ -158,28 +173,28 @@ def test_same_request_in_another_spelling_is_unchanged():
 
 
 @pytest.mark.parametrize("data, message", [
-    ({"intents": [{"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1}] * 2},
+    ({"intents": [{"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6}] * 2},
      "intent #2 (a): name 'a' is already used by intent #1"),
     ([{"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": "fast"}], "rate_bps: not a rate: 'fast'"),
-    ([{"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1, "colour": "red"}], "unknown field colour"),
+    ([{"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6, "colour": "red"}], "unknown field colour"),
     ({"intent": []}, "expected a list of intents"),
     ("text", "expected a list of intents"),
 ])
 def test_bad_intent_lists_name_the_problem(data, message):
-    with pytest.raises(intent_cli.UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_intent_list(data)
 
 
 @pytest.mark.parametrize("text, bps", [("4M", 4e6), ("4Mbit", 4e6), ("4000000", 4e6), ("1.5G", 1.5e9),
                                         ("250k", 2.5e5), ("4 Mbit/s", 4e6), ("2mbps", 2e6), ("1e6", 1e6)])
 def test_rates(text, bps):
-    assert intent_cli.parse_rate(text) == bps
+    assert parse_rate(text) == bps
 
 
 @pytest.mark.parametrize("text", ["", "M", "4MB", "four", "-1M", "4 Mbytes"])
 def test_bad_rates(text):
     with pytest.raises(ValueError):
-        intent_cli.parse_rate(text)
+        parse_rate(text)
 
 
 # --- the command against the double --------------------------------------------------------------
@@ -320,6 +335,42 @@ def test_usage_errors_exit_2_without_a_request(api, capsys, argv, message):
     status, out, err = run(capsys, *argv)
     assert status == 2 and out == "" and api.seen == []
     assert err.startswith("te-intent: error: ") and message in err and len(err.splitlines()) == 1
+
+
+def test_token_option_is_sent_with_every_request(api, capsys):
+    api.token = "s3cret"
+    assert run(capsys, "--token", "s3cret", "add", "--name", "web", "--src", "10.0.0.1", "--dst", "10.0.0.5",
+               "--rate", "4M")[0] == 0
+    assert run(capsys, "delete", "web", "--token", "s3cret")[0] == 0
+    assert [m for m, _ in api.seen] == ["POST", "GET", "DELETE"] and len(api) == 0
+    assert api.authorizations == ["Bearer s3cret"] * 3
+
+
+def test_te_token_from_the_environment_and_the_option_wins(api, tmp_path, capsys, monkeypatch):
+    api.token = "from-env"
+    monkeypatch.setenv("TE_TOKEN", "from-env")
+    assert run(capsys, "apply", "-f", write(tmp_path, FILE))[0] == 0 and len(api) == 2
+    assert set(api.authorizations) == {"Bearer from-env"}
+    status, _, err = run(capsys, "--token", "other", "delete", "web")
+    assert status == 1 and "(401)" in err and len(api) == 2
+    assert api.authorizations[-1] == "Bearer other"
+
+
+def test_a_write_without_the_token_is_refused_and_reads_need_none(api, capsys):
+    api.token = "s3cret"
+    api.create({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6, "name": "web"})
+    assert run(capsys, "list")[0] == 0 and api.authorizations == [None]
+    status, out, err = run(capsys, "delete", "web")
+    assert status == 1 and out == "" and len(api) == 1
+    assert err == ("te-intent: error: the controller refused DELETE /te/v1/intents/1 (401): this write needs the "
+                   "header 'Authorization: Bearer <rest_token>'\n")
+
+
+@pytest.mark.parametrize("token", ["two words", "tab\there", "line\nbreak", "caf\u00e9"])
+def test_a_token_that_cannot_be_a_header_is_a_usage_error(api, capsys, token):
+    status, _, err = run(capsys, "--token", token, "list")
+    assert status == 2 and api.seen == []
+    assert err == "te-intent: error: --token/TE_TOKEN must be printable ASCII without spaces\n"
 
 
 def test_unknown_intent_exits_1(api, capsys):

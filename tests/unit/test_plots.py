@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from matplotlib import colormaps
 
-from controller.plots import CMAP, COLOURS, UNKNOWN_COLOUR, node_positions, plot_utilization_map, write_plots
+from controller.client.plots import CMAP, COLOURS, UNKNOWN_COLOUR, node_positions, plot_utilization_map, write_plots
 
 SNAPSHOT = json.loads((Path(__file__).resolve().parents[1] / "data" / "b4_snapshot.json").read_text())
 

@@ -1,0 +1,141 @@
+"""The HTTP side of ``te-intent``: the intent API (``controller/openapi.yaml``) over ``requests``.
+
+The controller may require a bearer token for writes (its ``rest_token``); :class:`Client` sends the
+one it is given on every request, so reads and writes behave alike whether or not the controller asks.
+"""
+from __future__ import annotations
+
+import requests
+
+from controller.intents import INPUT_FIELDS, Intent, IntentError, parse_intent
+
+from .errors import Refused, Unreachable, UsageError
+
+DEFAULT_CONTROLLER = "http://127.0.0.1:8080"
+API = "/te/v1"
+
+
+def request_body(intent: Intent) -> dict:
+    """The ``IntentInput`` JSON that asks for ``intent`` (no id, no version).
+
+    >>> request_body(parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6}, "x"))
+    {'src': '10.0.0.1', 'dst': '10.0.0.2', 'rate_bps': 1000000.0, 'priority': 0, 'weight': 1.0, 'match': {}}
+    """
+    body = intent.as_dict()
+    del body["id"], body["version"]
+    if body["name"] is None:
+        del body["name"]
+    return body
+
+
+def intent_from_api(obj) -> Intent:
+    """An :class:`Intent` from the API's ``Intent`` JSON (validated like a request)."""
+    try:
+        body = {k: obj[k] for k in INPUT_FIELDS if obj.get(k) is not None}
+        return parse_intent(body, str(obj["id"]), int(obj.get("version", 1)))
+    except (IntentError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise Refused(f"the controller sent an intent this client cannot read ({exc}): {obj!r}") from None
+
+
+class Client:
+    """The intent API at ``base_url``; raises :class:`Refused` or :class:`Unreachable`, never requests' errors."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0, token: str | None = None):
+        base_url = base_url.strip().rstrip("/")
+        if "://" not in base_url:
+            base_url = "http://" + base_url
+        self.base_url = base_url
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["Accept"] = "application/json"
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def call(self, method: str, path: str, body=None):
+        """The decoded JSON answer (None for 204)."""
+        url = self.base_url + API + path
+        try:
+            response = self.session.request(method, url, json=body, timeout=self.timeout)
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema) as exc:
+            raise UsageError(f"bad controller address {self.base_url!r}: {exc}") from None
+        except requests.exceptions.Timeout:
+            raise Unreachable(f"the controller at {self.base_url} did not answer within {self.timeout:g} s "
+                              f"({method} {API}{path})") from None
+        except requests.exceptions.RequestException as exc:
+            raise Unreachable(f"cannot reach the controller at {self.base_url} ({_reason(exc)}); "
+                              f"set --controller or TE_CONTROLLER") from None
+        if response.status_code == 204:
+            return None
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if response.status_code >= 400:
+            raise Refused(_error_text(method, path, response.status_code, data))
+        if data is None:
+            raise Refused(f"the controller answered {method} {API}{path} with {response.status_code} "
+                          f"and a body that is not JSON")
+        return data
+
+    def intents(self) -> list:
+        return self.call("GET", "/intents")["intents"]
+
+    def create(self, body: dict) -> dict:
+        return self.call("POST", "/intents", body)
+
+    def replace(self, intent_id: str, body: dict) -> dict:
+        return self.call("PUT", f"/intents/{intent_id}", body)
+
+    def delete(self, intent_id: str) -> None:
+        self.call("DELETE", f"/intents/{intent_id}")
+
+    def allocations(self) -> dict:
+        return self.call("GET", "/allocations")
+
+    def switch_names(self) -> dict:
+        """``{dpid: name}`` from the topology; empty when the controller cannot say."""
+        try:
+            switches = self.call("GET", "/topology").get("switches", [])
+        except Refused:
+            return {}
+        return {s["dpid"]: s["name"] for s in switches if s.get("name")}
+
+
+def _reason(exc) -> str:
+    # requests nests the socket error several levels deep; its innermost text is the useful part.
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "No route to host",
+                   "Temporary failure in name resolution", "Network is unreachable"):
+        if marker in text:
+            return marker.lower()
+    return type(exc).__name__
+
+
+def _error_text(method, path, status, data) -> str:
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        text = data["error"]
+        if data.get("field"):
+            text += f" (field {data['field']})"
+        return f"the controller refused {method} {API}{path} ({status}): {text}"
+    if status == 404 and path == "/intents":
+        return f"the controller has no intent API ({method} {API}{path} answered 404)"
+    return f"the controller answered {method} {API}{path} with {status}"
+
+
+def resolve(intents: list, key: str) -> dict:
+    """The intent whose id is ``key``, else the one named ``key``.
+
+    >>> resolve([{"id": "1", "name": "2"}, {"id": "2", "name": "web"}], "2")["name"]
+    'web'
+    >>> resolve([{"id": "1", "name": "2"}], "web")
+    Traceback (most recent call last):
+    ...
+    controller.client.errors.Refused: no intent with id or name 'web'
+    """
+    # An id wins over a name: ids are what the controller hands out, names are optional labels.
+    for by in ("id", "name"):
+        for obj in intents:
+            if obj.get(by) == key:
+                return obj
+    raise Refused(f"no intent with id or name {key!r}")

@@ -1,0 +1,21 @@
+"""The failures of ``te-intent``: each is one line on stderr, and its class gives the exit status."""
+
+
+class CliError(Exception):
+    """A failure reported as one line on stderr; ``status`` is the exit status."""
+
+    status = 1
+
+
+class UsageError(CliError):
+    status = 2
+
+
+class Unreachable(CliError):
+    status = 3
+
+
+class Refused(CliError):
+    """The controller answered with an error (4xx with the API's Error body, or a 5xx)."""
+
+    status = 1

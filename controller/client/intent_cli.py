@@ -1,0 +1,327 @@
+"""``te-intent``: manage the controller's intents from a shell (a client of controller/openapi.yaml).
+
+::
+
+    te-intent add --name web --src 10.0.0.1 --dst 10.0.0.5 --rate 4M --proto tcp --dport 80
+    te-intent list
+    te-intent show web
+    te-intent delete web
+    te-intent apply -f intents.yaml [--prune] [--dry-run]
+    te-intent allocations
+
+The controller is ``--controller URL``, else ``$TE_CONTROLLER``, else http://127.0.0.1:8080. When the
+controller has a ``rest_token``, writes need it: ``--token TOKEN`` or ``$TE_TOKEN`` (sent as
+``Authorization: Bearer TOKEN`` with every request).
+Human tables by default, ``--json`` for scripts. Exit status: 0 done, 1 the controller refused
+(or failed) a request, 2 bad usage or a bad intent file (nothing was sent), 3 controller unreachable.
+
+An intent file (YAML or JSON) is a list of intents, or ``{"intents": [...]}``; each is an
+``IntentInput`` of the API with a unique ``name``, and ``rate_bps`` may be written like ``4M``::
+
+    intents:
+      - {name: web, src: 10.0.0.1, dst: 10.0.0.5, rate_bps: 4M, match: {ip_proto: 6, tp_dst: 80}}
+      - {name: bulk, src: 10.0.0.2, dst: 10.0.0.9, rate_bps: 1.5G, priority: 1}
+
+``apply`` makes the controller's named intents match the file, keyed by name: it creates what is
+missing and replaces what differs. Intents the file does not name are left alone unless
+``--prune`` is given (like ``kubectl apply``).
+
+The pieces live next to this module: :mod:`.api` (HTTP), :mod:`.apply` (the plan), :mod:`.intent_file`
+(reading files) and :mod:`.formatting` (rates and tables).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from controller.intents import IntentError, parse_intent
+
+from .api import DEFAULT_CONTROLLER, Client, intent_from_api, request_body, resolve
+from .apply import Change, Plan, change_json, describe_change, plan_apply, summary
+from .errors import CliError, UsageError
+from .formatting import format_match, format_paths, format_rate, format_table, parse_rate
+from .intent_file import read_intent_file
+
+PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17}
+# Which flag of ``add`` sets which API field, to name the flag in local validation errors.
+FLAG_OF_FIELD = {"src": "--src", "dst": "--dst", "rate_bps": "--rate", "priority": "--priority",
+                 "weight": "--weight", "name": "--name", "match.ip_proto": "--proto",
+                 "match.tp_src": "--sport", "match.tp_dst": "--dport"}
+
+
+# --- subcommands ---------------------------------------------------------------------------------------
+
+def _print_json(data) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True))
+
+
+def cmd_add(args, client: Client) -> int:
+    body = {"src": args.src, "dst": args.dst, "rate_bps": args.rate, "priority": args.priority,
+            "weight": args.weight}
+    if args.name is not None:
+        body["name"] = args.name
+    match = {k: v for k, v in (("ip_proto", args.proto), ("tp_src", args.sport), ("tp_dst", args.dport))
+             if v is not None}
+    if match:
+        body["match"] = match
+    try:
+        intent = parse_intent(body, "new")  # refuse locally what the controller would refuse anyway
+    except IntentError as exc:
+        raise UsageError(f"{FLAG_OF_FIELD.get(exc.field, exc.field)}: {exc}") from None
+    created = client.create(request_body(intent))
+    if args.json:
+        _print_json(created)
+    else:
+        print(f"created intent {created['id']}" + (f" ({created['name']})" if created.get("name") else "")
+              + f": {summary(intent_from_api(created))}")
+    return 0
+
+
+def intents_table(intents: list) -> str:
+    rows = [[i["id"], i.get("name") or "-", i["src"], i["dst"], format_rate(i["rate_bps"]), i.get("priority", 0),
+             f"{i.get('weight', 1):g}", format_match(i.get("match") or {}), i.get("version", 1)] for i in intents]
+    return format_table(["ID", "NAME", "SRC", "DST", "RATE", "PRIO", "WEIGHT", "MATCH", "VERSION"], rows)
+
+
+def cmd_list(args, client: Client) -> int:
+    intents = client.intents()
+    if args.json:
+        _print_json({"intents": intents})
+    elif intents:
+        print(intents_table(intents))
+    else:
+        print("no intents")
+    return 0
+
+
+def cmd_show(args, client: Client) -> int:
+    intent = resolve(client.intents(), args.intent)
+    allocations = client.allocations().get("allocations", [])
+    allocation = next((a for a in allocations if a.get("intent_id") == intent["id"]), None)
+    if args.json:
+        _print_json({"intent": intent, "allocation": allocation})
+        return 0
+    rows = [("id", intent["id"]), ("name", intent.get("name") or "-"), ("src", intent["src"]),
+            ("dst", intent["dst"]), ("rate", format_rate(intent["rate_bps"])),
+            ("priority", intent.get("priority", 0)), ("weight", f"{intent.get('weight', 1):g}"),
+            ("match", format_match(intent.get("match") or {})), ("version", intent.get("version", 1))]
+    if allocation is None:
+        rows.append(("state", "not allocated yet"))
+    else:
+        names = client.switch_names()
+        rows += [("state", allocation.get("state", "-")),
+                 ("allocated", format_rate(allocation.get("allocated_bps"))),
+                 ("measured", format_rate(allocation.get("measured_bps")))]
+        if allocation.get("reason"):
+            rows.append(("reason", allocation["reason"]))
+        paths = format_paths(allocation, names)
+        rows += [("paths" if n == 0 else "", p) for n, p in enumerate(paths or ["-"])]
+    print("\n".join(f"{k + ':' if k else '':<11}{v}" for k, v in rows))
+    return 0
+
+
+def cmd_delete(args, client: Client) -> int:
+    intent = resolve(client.intents(), args.intent)
+    client.delete(intent["id"])
+    if args.json:
+        _print_json({"deleted": intent})
+    else:
+        print(f"deleted intent {intent['id']}" + (f" ({intent['name']})" if intent.get("name") else ""))
+    return 0
+
+
+def cmd_allocations(args, client: Client) -> int:
+    data = client.allocations()
+    if args.json:
+        _print_json(data)
+        return 0
+    allocations = data.get("allocations", [])
+    if not allocations:
+        print("no intents")
+    else:
+        names = client.switch_names()
+        rows = [[a.get("intent_id", "-"), a.get("name") or "-", a.get("state", "-"),
+                 format_rate(a.get("requested_bps")), format_rate(a.get("allocated_bps")),
+                 format_rate(a.get("measured_bps")), ", ".join(format_paths(a, names)) or a.get("reason") or "-"]
+                for a in allocations]
+        print(format_table(["ID", "NAME", "STATE", "REQUESTED", "ALLOCATED", "MEASURED", "PATHS"], rows))
+    solve = data.get("solve")
+    if solve:
+        seconds = solve.get("solve_seconds")
+        print(f"last solve: {solve.get('objective', '?')}, {solve.get('status', '?')}"
+              + (f", {1000 * seconds:.1f} ms" if isinstance(seconds, (int, float)) else ""))
+    return 0
+
+
+def cmd_apply(args, client: Client) -> int:
+    desired = read_intent_file(args.file)  # everything validated before the first request
+    current = [intent_from_api(obj) for obj in client.intents()]
+    plan = plan_apply(desired, current, prune=args.prune)
+    done: list = []
+    failure = None
+    if not args.dry_run:
+        try:
+            for change in plan.changes:
+                _execute(change, client)
+                done.append(change)
+        except CliError as exc:
+            failure = exc
+    _report_apply(args, plan, done, failure)
+    if failure is not None:
+        applied = sum(1 for c in done if c.op != "unchanged")
+        total = sum(1 for c in plan.changes if c.op != "unchanged")
+        failed = plan.changes[len(done)]
+        raise type(failure)(f"{failure} [while applying {Change.SYMBOL[failed.op]} {failed.name or failed.intent_id}; "
+                            f"{applied} of {total} changes were applied, the rest were not]")
+    return 0
+
+
+def _execute(change: Change, client: Client) -> None:
+    if change.op == "create":
+        client.create(request_body(change.desired))
+    elif change.op == "update":
+        client.replace(change.current.id, request_body(change.desired))
+    elif change.op == "delete":
+        client.delete(change.current.id)
+
+
+def _report_apply(args, plan: Plan, done: list, failure) -> None:
+    if args.json:
+        _print_json({"dry_run": args.dry_run, "complete": failure is None,
+                     "changes": [change_json(c, c in done) for c in plan.changes],
+                     "left_alone": [i.id for i in plan.left_alone]})
+        return
+    if failure is not None:
+        for change in done:
+            print(describe_change(change))
+        print("not applied:")
+        for change in plan.changes[len(done):]:
+            print("  " + describe_change(change))
+        return
+    for change in plan.changes:
+        print(describe_change(change))
+    verbs = ("create", "change", "delete") if args.dry_run else ("created", "changed", "deleted")
+    counts = ", ".join(f"{plan.count(op)} {verb}" for op, verb in zip(("create", "update", "delete"), verbs))
+    counts += f", {plan.count('unchanged')} unchanged"
+    print(f"dry run, nothing changed; would {counts}" if args.dry_run else counts)
+    if plan.left_alone:
+        ids = ", ".join(i.id if i.name is None else f"{i.id} ({i.name})" for i in plan.left_alone)
+        print(f"not in the file, left alone (use --prune to delete): {ids}")
+
+
+# --- the command line ---------------------------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser that raises :class:`UsageError` instead of printing usage and exiting."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _rate_arg(text: str) -> float:
+    try:
+        return parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _proto_arg(text: str) -> int:
+    if text.lower() in PROTOCOLS:
+        return PROTOCOLS[text.lower()]
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a protocol: {text!r} (tcp, udp, icmp or a number)") from None
+
+
+def token_arg(token: str | None) -> str | None:
+    """The bearer token from ``--token``, else ``$TE_TOKEN``; None when neither gives one.
+
+    A token goes into an HTTP header, so it must be printable ASCII without spaces.
+
+    >>> token_arg("s3cret"), token_arg(None) == (os.environ.get("TE_TOKEN") or None)
+    ('s3cret', True)
+    >>> token_arg("two words")
+    Traceback (most recent call last):
+    ...
+    controller.client.errors.UsageError: --token/TE_TOKEN must be printable ASCII without spaces
+    """
+    if token is None:
+        token = os.environ.get("TE_TOKEN")
+    if not token:
+        return None
+    if not all("!" <= c <= "~" for c in token):
+        raise UsageError("--token/TE_TOKEN must be printable ASCII without spaces")
+    return token
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: the options may come before or after the subcommand without one hiding the other.
+    common.add_argument("--controller", default=argparse.SUPPRESS,
+                        help=f"controller URL (default: $TE_CONTROLLER or {DEFAULT_CONTROLLER})")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="JSON output for scripts")
+    common.add_argument("--timeout", type=float, default=argparse.SUPPRESS, help="seconds per request (default 10)")
+    common.add_argument("--token", default=argparse.SUPPRESS,
+                        help="the controller's rest_token, sent as a bearer token (default: $TE_TOKEN)")
+    parser = _Parser(prog="te-intent", parents=[common],
+                     description="Manage the traffic-engineering controller's intents.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+
+    add = sub.add_parser("add", parents=[common], help="create an intent")
+    add.add_argument("--src", required=True, help="source host IPv4 address")
+    add.add_argument("--dst", required=True, help="destination host IPv4 address")
+    add.add_argument("--rate", required=True, type=_rate_arg, help="requested rate: 4M, 4Mbit, 1.5G, 4000000")
+    add.add_argument("--priority", type=int, default=0, help="0-7, higher is served first (default 0)")
+    add.add_argument("--weight", type=float, default=1.0, help="share under max-min fairness (default 1)")
+    add.add_argument("--proto", type=_proto_arg, help="tcp, udp, icmp or an IP protocol number")
+    add.add_argument("--sport", type=int, help="source port (needs --proto tcp or udp)")
+    add.add_argument("--dport", type=int, help="destination port (needs --proto tcp or udp)")
+    add.add_argument("--name", help="a unique name")
+    add.set_defaults(run=cmd_add)
+
+    sub.add_parser("list", parents=[common], help="list intents").set_defaults(run=cmd_list)
+    for name, run, what in (("show", cmd_show, "show an intent and its allocation"),
+                            ("delete", cmd_delete, "delete an intent")):
+        p = sub.add_parser(name, parents=[common], help=what)
+        p.add_argument("intent", metavar="ID|NAME")
+        p.set_defaults(run=run)
+
+    apply = sub.add_parser("apply", parents=[common], help="make the controller's intents match a file")
+    apply.add_argument("-f", "--file", required=True, help="YAML or JSON: a list of intents or {intents: [...]}")
+    apply.add_argument("--prune", action="store_true", help="delete intents the file does not name")
+    apply.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
+    apply.set_defaults(run=cmd_apply)
+
+    sub.add_parser("allocations", parents=[common],
+                   help="what the TE loop allocated to every intent").set_defaults(run=cmd_allocations)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of ``te-intent``; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        controller = getattr(args, "controller", None) or os.environ.get("TE_CONTROLLER") or DEFAULT_CONTROLLER
+        args.json = getattr(args, "json", False)
+        client = Client(controller, getattr(args, "timeout", 10.0), token_arg(getattr(args, "token", None)))
+        return args.run(args, client)
+    except CliError as exc:
+        print(f"te-intent: error: {exc}", file=sys.stderr)
+        return exc.status
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        print("te-intent: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `te-intent list | head`
+        return 0
+    except Exception as exc:  # a bug here must still not show a traceback to an operator
+        print(f"te-intent: error: unexpected {type(exc).__name__}: {exc} (please report this)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
