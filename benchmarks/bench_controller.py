@@ -1,7 +1,7 @@
 """Controller benchmark: reachability time, link-failure recovery and steady packet-ins, as a table.
 
 Runs the real thing (ryu-manager + controller.app, userspace OVS, Mininet) through the e2e
-harness, ``--repeat`` times per topology, and prints median (min-max).  Needs root and a
+lab (topologies.lab), ``--repeat`` times per topology, and prints median (min-max).  Needs root and a
 running Open vSwitch (scripts/setup.sh).  Usage::
 
     .venv/bin/python benchmarks/bench_controller.py [--repeat 3] [--topos b4,fattree] [--json out.json]
@@ -14,11 +14,9 @@ import statistics
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "e2e"))
-sys.path.insert(0, str(REPO))
+from topologies import lab
 
-import harness  # noqa: E402
+REPO = lab.REPO
 
 # Measured flows: the pair whose path loses a link, per topology.
 TOPOS = {
@@ -41,12 +39,12 @@ METRICS = [
 
 def run_once(key: str, run: int) -> dict:
     _, make_topo, (src, dst) = TOPOS[key]
-    setup = harness.Setup(f"bench-{key}", make_topo(), harness.REPO / "results" / "bench" / f"{key}-{run}")
+    setup = lab.Setup(f"bench-{key}", make_topo(), lab.REPO / "results" / "bench" / f"{key}-{run}")
     try:
         setup.start()
-        reached, _ = harness.wait_full_reachability(setup.net, deadline_s=120)
-        rate = harness.steady_packet_in_rate(setup.bridge_names, 10)
-        failure = harness.measure_link_failure(setup.net, src, dst)
+        reached, _ = lab.wait_full_reachability(setup.net, deadline_s=120)
+        rate = lab.steady_packet_in_rate(setup.bridge_names, 10)
+        failure = lab.measure_link_failure(setup.net, src, dst)
         problems = setup.controller.log_problems()
     finally:
         leftovers = setup.stop()
@@ -82,7 +80,7 @@ def main(argv=None) -> int:
     ap.add_argument("--topos", default="b4,fattree")
     ap.add_argument("--json", default=str(REPO / "results" / "bench_controller.json"))
     args = ap.parse_args(argv)
-    problem = harness.environment_problem()
+    problem = lab.environment_problem()
     if problem:
         print(f"cannot run: {problem}", file=sys.stderr)
         return 2

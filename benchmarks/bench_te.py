@@ -28,12 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import te
+from te.lp import edge_optimum
+from te.model import Demand
 
-import te  # noqa: E402
-from te.lp import edge_optimum  # noqa: E402
-from te.model import Demand  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DATA = ROOT / ".." / "shared" / "data"
 REPETITA = DATA / "repetita" / "2016TopologyZooUCL_inverseCapacity"

@@ -2,7 +2,7 @@
 flow-mods per second.
 
 Runs the real thing (ryu-manager + controller.app, userspace OVS, Mininet B4 at 10 Mbit/s) through the e2e
-harness. Needs root and a running Open vSwitch (scripts/setup.sh). Usage::
+lab. Needs root and a running Open vSwitch (scripts/setup.sh). Usage::
 
     .venv/bin/python benchmarks/bench_te_e2e.py [--intents 100] [--failures 5] [--json out.json]
 
@@ -19,12 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "e2e"))
-sys.path.insert(0, str(REPO))
+from topologies import lab
+from topologies.b4 import B4Topo
 
-import harness  # noqa: E402
-from topologies.b4 import B4Topo  # noqa: E402
+REPO = lab.REPO
 
 
 def pct(values, q):
@@ -41,7 +39,7 @@ def wait_all(setup, ids, after: float, avoid=None, timeout=30.0) -> dict:
     """Allocations of ``ids`` once all are installed at or after ``after`` (and avoid the arc ``avoid``)."""
     deadline = time.monotonic() + timeout
     while True:
-        allocs = {a["intent_id"]: a for a in harness.api(setup, "GET", "/allocations", expect=200).json()["allocations"]}
+        allocs = {a["intent_id"]: a for a in lab.api(setup, "GET", "/allocations", expect=200).json()["allocations"]}
         done = all(allocs[i]["state"] in ("installed", "partial") and allocs[i]["installed_at"] is not None
                    for i in ids)
         if done and avoid is not None:
@@ -55,27 +53,27 @@ def wait_all(setup, ids, after: float, avoid=None, timeout=30.0) -> dict:
 
 
 def run(n_intents: int, failures: int) -> dict:
-    setup = harness.Setup("bench-te", B4Topo(bw=10), REPO / "results" / "bench" / "te-e2e")
+    setup = lab.Setup("bench-te", B4Topo(bw=10), REPO / "results" / "bench" / "te-e2e")
     out = {}
-    with harness.running(setup):
-        harness.wait_full_reachability(setup.net, deadline_s=120)
+    with lab.running(setup):
+        lab.wait_full_reachability(setup.net, deadline_s=120)
         hosts = [h.IP() for h in setup.net.hosts]
         pairs = [(a, b) for a in hosts for b in hosts if a != b]
         ids, post_latency = [], []
         for n in range(n_intents):
             src, dst = pairs[n % len(pairs)]
             t0 = time.time()
-            intent_id = harness.post_intent(setup, src=src, dst=dst, rate_bps=100e3,
+            intent_id = lab.post_intent(setup, src=src, dst=dst, rate_bps=100e3,
                                             match={"ip_proto": 17, "tp_dst": 10000 + n // len(pairs)})
-            a = harness.wait_allocations(setup, [intent_id], timeout=30)[intent_id]
+            a = lab.wait_allocations(setup, [intent_id], timeout=30)[intent_id]
             post_latency.append(a["installed_at"] - t0)
             ids.append(intent_id)
         out["post_to_installed_s"] = post_latency
-        solve = harness.api(setup, "GET", "/allocations", expect=200).json()["solve"]
+        solve = lab.api(setup, "GET", "/allocations", expect=200).json()["solve"]
         out["solve_seconds_at_n"] = solve["solve_seconds"]
 
         # The busiest planned link carries the most tunnels: fail it, wait, restore it, wait.
-        links = harness.api(setup, "GET", "/links", expect=200).json()["links"]
+        links = lab.api(setup, "GET", "/links", expect=200).json()["links"]
         busiest = max(links, key=lambda l: l["planned_load_bps"])
         arc = (busiest["src"], busiest["dst"])
         a_name, b_name = (f"s{int(d, 16)}" for d in arc)
@@ -85,7 +83,7 @@ def run(n_intents: int, failures: int) -> dict:
             setup.net.configLinkStatus(a_name, b_name, "down")
             allocs = wait_all(setup, ids, t0, avoid=arc)
             down.append(max(a["installed_at"] for a in allocs.values()) - t0)
-            last = harness.api(setup, "GET", "/allocations", expect=200).json()["solve"]["last_install"]
+            last = lab.api(setup, "GET", "/allocations", expect=200).json()["solve"]["last_install"]
             rates.append(last["changes"] / last["seconds"])
             t0 = time.time()
             setup.net.configLinkStatus(a_name, b_name, "up")
@@ -97,14 +95,14 @@ def run(n_intents: int, failures: int) -> dict:
 
         # Flow-mods per second: delete every intent, then post them all back as fast as the API takes them.
         for intent_id in ids:
-            harness.api(setup, "DELETE", f"/intents/{intent_id}", expect=204)
+            lab.api(setup, "DELETE", f"/intents/{intent_id}", expect=204)
         deadline = time.monotonic() + 30
-        while harness.api(setup, "GET", "/allocations", expect=200).json()["allocations"]:
+        while lab.api(setup, "GET", "/allocations", expect=200).json()["allocations"]:
             assert time.monotonic() < deadline
         time.sleep(1)
         mods_before = sum_mods(setup)
         t0 = time.time()
-        ids = [harness.post_intent(setup, src=pairs[n % len(pairs)][0], dst=pairs[n % len(pairs)][1], rate_bps=100e3,
+        ids = [lab.post_intent(setup, src=pairs[n % len(pairs)][0], dst=pairs[n % len(pairs)][1], rate_bps=100e3,
                                    match={"ip_proto": 17, "tp_dst": 10000 + n // len(pairs)}) for n in range(n_intents)]
         allocs = wait_all(setup, ids, t0)
         t1 = max(a["installed_at"] for a in allocs.values())

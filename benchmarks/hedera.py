@@ -19,14 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "e2e"))
-sys.path.insert(0, str(REPO))
+from topologies import lab
+import te
+from te.lp import edge_optimum
+from topologies.fattree import FatTreeTopo
 
-import harness  # noqa: E402
-import te  # noqa: E402
-from te.lp import edge_optimum  # noqa: E402
-from topologies.fattree import FatTreeTopo  # noqa: E402
+REPO = lab.REPO
 
 HOSTS = 16
 
@@ -50,11 +48,11 @@ def run_flows(net, pairs, seconds: int, parallel: int) -> float:
     servers, clients = [], []
     for n, (s, d) in enumerate(pairs):
         host = net.hosts[d]
-        servers.append(harness.start_iperf_server(host, 5301 + n))
-        harness.wait_iperf_server(host, 5301 + n)
+        servers.append(lab.start_iperf_server(host, 5301 + n))
+        lab.wait_iperf_server(host, 5301 + n)
     for n, (s, d) in enumerate(pairs):
-        clients.append(harness.start_iperf_tcp(net.hosts[s], net.hosts[d].IP(), 5301 + n, seconds, parallel))
-    return sum(harness.received_goodput(srv, cli) for srv, cli in zip(servers, clients))
+        clients.append(lab.start_iperf_tcp(net.hosts[s], net.hosts[d].IP(), 5301 + n, seconds, parallel))
+    return sum(lab.received_goodput(srv, cli) for srv, cli in zip(servers, clients))
 
 
 def optimum(topology_file: Path, pairs, rate_bps: float) -> float:
@@ -67,22 +65,22 @@ def run(bw: float, seconds: int, n_random: int, parallels=(1, 8)) -> list:
     patterns = [(f"stride(4), {p} flow(s)/pair", stride(4), p) for p in parallels]
     patterns += [(f"random (seed {s}), {p} flow(s)/pair", random_permutation(s), p)
                  for s in range(n_random) for p in parallels]
-    setup = harness.Setup("hedera", FatTreeTopo(k=4, bw=bw), REPO / "results" / "bench" / "hedera")
+    setup = lab.Setup("hedera", FatTreeTopo(k=4, bw=bw), REPO / "results" / "bench" / "hedera")
     rate = bw * 1e6
     rows = []
-    with harness.running(setup):
+    with lab.running(setup):
         net = setup.net
-        harness.wait_full_reachability(net, deadline_s=120)
+        lab.wait_full_reachability(net, deadline_s=120)
         for name, pairs, parallel in patterns:
-            ecmp = run_flows(net, pairs, seconds, parallel) / harness.TCP_PAYLOAD_SHARE
-            ids = [harness.post_intent(setup, src=net.hosts[s].IP(), dst=net.hosts[d].IP(), rate_bps=rate)
+            ecmp = run_flows(net, pairs, seconds, parallel) / lab.TCP_PAYLOAD_SHARE
+            ids = [lab.post_intent(setup, src=net.hosts[s].IP(), dst=net.hosts[d].IP(), rate_bps=rate)
                    for s, d in pairs]
-            allocs = harness.wait_allocations(setup, ids, timeout=30)
+            allocs = lab.wait_allocations(setup, ids, timeout=30)
             planned = sum(a["allocated_bps"] for a in allocs.values())
             time.sleep(1)
-            te_rate = run_flows(net, pairs, seconds, parallel) / harness.TCP_PAYLOAD_SHARE
+            te_rate = run_flows(net, pairs, seconds, parallel) / lab.TCP_PAYLOAD_SHARE
             for intent_id in ids:
-                harness.api(setup, "DELETE", f"/intents/{intent_id}", expect=204)
+                lab.api(setup, "DELETE", f"/intents/{intent_id}", expect=204)
             opt = optimum(setup.artifacts / "topology.json", pairs, rate)
             rows.append({"pattern": name, "optimum_bps": opt, "ecmp_bps": ecmp, "te_bps": te_rate,
                          "te_planned_bps": planned})

@@ -9,7 +9,7 @@ For an intent routed over the fabric, on its ingress switch::
            each pushes the path's MPLS label and outputs to the first hop
 
 and on every other switch of each path the label-switching rules of that tunnel
-(:func:`controller.compile.tunnel_flows`): transit switches forward on the label,
+(:func:`controller.tunnels.tunnel_flows`): transit switches forward on the label,
 the egress switch pops it and delivers by destination as for any packet.
 
 TE tunnels are labelled per switch path from their own label range, shared by the
@@ -25,43 +25,17 @@ nothing, so their traffic keeps the ECMP baseline (which has no path either).
 from __future__ import annotations
 
 import math
-import zlib
 
 from te.wcmp import quantize_weights
 
-from .compile import tunnel_bucket, tunnel_flows
-from .specs import (
-    ETH_TYPE_IPV4, GROUP_SELECT, OWNER_TE, PRIO_TE, TABLE_ROUTE, FlowSpec, GroupSpec, MeterSpec, Output, ToGroup,
-    cookie, match,
-)
-from .tunnels import Tunnel
-
-KIND_INTENT = 1
-KIND_TE_TUNNEL = 2
+from .pipeline import PRIO_TE, TABLE_ROUTE, intent_cookie, tunnel_cookie
+from .specs import ETH_TYPE_IPV4, GROUP_SELECT, FlowSpec, GroupSpec, MeterSpec, Output, ToGroup, match
+from .tunnels import Tunnel, tunnel_bucket, tunnel_flows
 
 FULL_FRAME_BITS = 1514 * 8
 MIN_BURST_FRAMES = 16
 
 _L4_FIELDS = {6: ("tcp_src", "tcp_dst"), 17: ("udp_src", "udp_dst")}
-
-
-def intent_cookie(intent) -> int:
-    """Cookie of an intent's classifier: intent number in bits 20..43, version in bits 0..19.
-
-    >>> from controller.intents import Intent
-    >>> hex(intent_cookie(Intent("7", "10.0.0.1", "10.0.0.2", 1.0, version=3)))
-    '0x7e02100000700003'
-    """
-    number = int(intent.id) if intent.id.isdigit() else hash_id(intent.id)
-    return cookie(OWNER_TE, (KIND_INTENT << 44) | ((number & 0xFFFFFF) << 20) | (intent.version & 0xFFFFF))
-
-
-def hash_id(text: str) -> int:
-    return zlib.crc32(text.encode()) & 0xFFFFFF
-
-
-def tunnel_cookie(label: int) -> int:
-    return cookie(OWNER_TE, (KIND_TE_TUNNEL << 44) | label)
 
 
 def classifier_match(intent, in_port: int):
@@ -99,15 +73,15 @@ def meter_for(dpid: int, meter_id: int, rate_bps: float, burst_ms: float) -> Met
     return MeterSpec(dpid, meter_id, rate_kbps, burst_kb)
 
 
-def compile_te(te_plan, labels, group_ids, meter_ids, budget: int = 64, burst_ms: float = 50.0):
+def compile_te(te_plan, ids, budget: int = 64, burst_ms: float = 50.0):
     """Desired state for every routed intent of ``te_plan``.
 
     Parameters
     ----------
     te_plan : controller.te_plan.Plan
-    labels, group_ids, meter_ids : controller.tunnels.IdAllocator
-        Stable MPLS labels per switch path, group and meter ids per intent id. Keys not
-        used by this plan are released.
+    ids : controller.ids.IdSpace
+        Its ``te_labels`` (per switch path), ``te_groups`` and ``te_meters`` (per intent id) give
+        stable ids. Keys not used by this plan are released.
     budget : int
         Largest sum of one group's bucket weights.
     burst_ms : float
@@ -118,6 +92,7 @@ def compile_te(te_plan, labels, group_ids, meter_ids, budget: int = 64, burst_ms
     (list, dict)
         The specs, and per intent id ``[(PathShare, label or None, weight), ...]`` as installed.
     """
+    labels, group_ids, meter_ids = ids.te_labels, ids.te_groups, ids.te_meters
     specs, installed, tunnels = [], {}, {}
     used_paths, used_intents = [], []
     for a in te_plan.allocations:
@@ -125,7 +100,7 @@ def compile_te(te_plan, labels, group_ids, meter_ids, budget: int = 64, burst_ms
             continue
         intent, ingress = a.intent, a.src.dpid
         classify = dict(dpid=ingress, table_id=TABLE_ROUTE, priority=classifier_priority(intent),
-                        match=classifier_match(intent, a.src.port), cookie=intent_cookie(intent))
+                        match=classifier_match(intent, a.src.port), cookie=intent_cookie(intent.id, intent.version))
         if not a.paths:
             specs.append(FlowSpec(**classify))  # starved: drop
             installed[intent.id] = []

@@ -30,7 +30,9 @@ class Outcome:
     hosts_changed: bool = False
 
 
-class HostService:
+class ArpProxy:
+    """Answers ARP from the hosts the fabric knows; learns hosts from ARP and IPv4 packet-ins."""
+
     def __init__(self, settle_s: float = 3.0, flood_interval_s: float = 1.0):
         self.settle_s = settle_s
         self.flood_interval_s = flood_interval_s

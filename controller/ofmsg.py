@@ -11,9 +11,10 @@ desired spec and the diff replaces or deletes it.
 """
 from __future__ import annotations
 
+from .pipeline import COOKIE_MARK, COOKIE_MARK_MASK
 from .reconcile import ADD, DELETE, MODIFY, Change
 from .specs import (
-    COOKIE_MARK, COOKIE_MARK_MASK, GROUP_ALL, GROUP_FAST_FAILOVER, GROUP_INDIRECT, GROUP_SELECT, GROUP_UNREADABLE,
+    GROUP_ALL, GROUP_FAST_FAILOVER, GROUP_INDIRECT, GROUP_SELECT, GROUP_UNREADABLE,
     METER_UNREADABLE, Bucket, FlowSpec, GroupSpec, MeterSpec, Output, PopMpls, PopVlan, PushMpls, PushVlan, SetField,
     ToController, ToGroup, Unreadable,
 )

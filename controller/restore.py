@@ -8,24 +8,20 @@ state, and before the first recomputation learns from them what it forgot:
 - the hosts (:func:`hosts_from_routes`): a route that outputs to a port delivers to
   a host on that port, and hosts with established traffic never send a packet-in;
 - the ids it chose (:func:`id_hints`): MPLS labels per tunnel path, ECMP group ids per
-  egress switch, TE group and meter ids per intent. Fresh allocators would number
-  things differently, and every renumbered entry is a delete plus an add.
+  egress switch, TE group and meter ids per intent (given to :meth:`controller.ids.IdSpace.adopt`).
+  Fresh allocators would number things differently, and every renumbered entry is a delete plus an add.
 
 With the same intents and topology the first recomputation then sends no change at all.
 Plain code: no Ryu, no clock.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from .compile import COOKIE_ROUTE
-from .compile_te import KIND_INTENT
-from .specs import (
-    ETH_TYPE_MPLS, OWNER_TE, PRIO_ROUTE, PRIO_TUNNEL, TABLE_FABRIC, TABLE_ROUTE, FlowSpec, Output,
-    PopMpls, PushMpls, SetField, ToGroup, cookie,
+from .ids import IdHints
+from .pipeline import (
+    COOKIE_ROUTE, KIND_INTENT, OWNER_TE, PRIO_ROUTE, PRIO_TUNNEL, TABLE_FABRIC, TABLE_ROUTE, decode_cookie, is_te_label,
 )
+from .specs import ETH_TYPE_MPLS, FlowSpec, Output, PopMpls, PushMpls, SetField, ToGroup  # noqa: F401  (FlowSpec: the doctest)
 from .topology import Host
-from .tunnels import TE_LABEL_MIN
 
 PARTS = ("flows", "groups", "meters")
 MAX_HOPS = 256  # a walk along a tunnel longer than this is a loop in what was read back
@@ -66,17 +62,6 @@ def hosts_from_routes(flows, macs: dict) -> list:
         if isinstance(ip, str) and isinstance(out, Output):
             hosts.append(Host(ip, macs.get(ip) or "", f.dpid, out.port))
     return sorted(hosts, key=lambda h: (h.ip, h.dpid, h.port))
-
-
-@dataclass
-class IdHints:
-    """Ids found on the switches, keyed as the allocators key them."""
-
-    ecmp_labels: dict = field(default_factory=dict)  # (hops, egress) -> label (TunnelPlanner.labels)
-    te_labels: dict = field(default_factory=dict)  # (hops, egress) -> label (the app's te_labels)
-    ecmp_groups: dict = field(default_factory=dict)  # egress dpid -> group id
-    te_groups: dict = field(default_factory=dict)  # intent id -> group id
-    te_meters: dict = field(default_factory=dict)  # intent id -> meter id
 
 
 def _tunnel_start(bucket):
@@ -137,30 +122,19 @@ def id_hints(state, links: dict) -> IdHints:
             if key is None:
                 egresses.add(None)
                 continue
-            (hints.te_labels if start[0] >= TE_LABEL_MIN else hints.ecmp_labels)[key] = start[0]
-            egresses.add(key[1] if start[0] < TE_LABEL_MIN else None)
+            te_tunnel = is_te_label(start[0])
+            (hints.te_labels if te_tunnel else hints.ecmp_labels)[key] = start[0]
+            egresses.add(None if te_tunnel else key[1])
         if len(egresses) == 1 and None not in egresses:  # an ECMP group: every bucket towards one egress
             hints.ecmp_groups[egresses.pop()] = g.group_id
-    intent_kind = cookie(OWNER_TE, KIND_INTENT << 44)
     for f in state.flows():
-        if f.cookie & ~((1 << 44) - 1) != intent_kind:
+        owner = decode_cookie(f.cookie)
+        if owner is None or (owner.owner, owner.kind) != (OWNER_TE, KIND_INTENT):
             continue
-        intent_id = str((f.cookie >> 20) & 0xFFFFFF)
+        intent_id = owner.intent
         groups = [a.group_id for a in f.actions if isinstance(a, ToGroup)]
         if len(groups) == 1:
             hints.te_groups[intent_id] = groups[0]
         if f.meter_id is not None:
             hints.te_meters[intent_id] = f.meter_id
     return hints
-
-
-def adopt_ids(hints: IdHints, planner_labels, te_labels, ecmp_groups, te_groups, te_meters) -> int:
-    """Give the hinted ids to the allocators (:meth:`controller.tunnels.IdAllocator.adopt`); how many took."""
-    taken = 0
-    for found, allocator in ((hints.ecmp_labels, planner_labels), (hints.te_labels, te_labels),
-                             (hints.ecmp_groups, ecmp_groups), (hints.te_groups, te_groups),
-                             (hints.te_meters, te_meters)):
-        for key, value in sorted(found.items(), key=lambda kv: kv[1]):
-            taken += allocator.adopt(key, value)
-    return taken
-

@@ -10,48 +10,19 @@ Identity (what makes two specs "the same entry" on a switch) is ``key``:
 a flow is identified by ``(dpid, table_id, priority, match)`` as in OpenFlow's
 strict matching, a group by ``(dpid, group_id)``, a meter by ``(dpid, meter_id)``.
 Two specs with the same key and different contents mean "modify".
+
+What the numbers in them mean (tables, priorities, cookies, id ranges) is
+:mod:`controller.pipeline`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Union
 
-# Tables of the pipeline.  TE rules later go into TABLE_ROUTE with a higher
-# priority than the ECMP baseline, so they take precedence without touching it.
-TABLE_FABRIC = 0  # control traffic, tunnel labels (transit / egress), IPv4 -> ROUTE
-TABLE_ROUTE = 1  # untagged IPv4 by destination: local host port or ingress group
-
-PRIO_CONTROL = 1000  # ARP to the controller, IPv6 dropped
-PRIO_TUNNEL = 900  # label switching
-PRIO_TE = 500  # TE intent classifiers (+ number of L4 match fields: the more specific wins)
-PRIO_ROUTE = 100  # ECMP baseline, one rule per known host
-PRIO_NOISE = 50  # IPv4 broadcast / multicast dropped
-PRIO_DEFAULT = 10  # IPv4 -> ROUTE
-PRIO_MISS = 0
-
 ETH_TYPE_IPV4 = 0x0800
 ETH_TYPE_ARP = 0x0806
 ETH_TYPE_IPV6 = 0x86DD
 ETH_TYPE_MPLS = 0x8847
-
-# Cookies name the owner of a flow: top byte marks "ours" (so a restarted
-# controller can remove exactly its own flows and leave e.g. Ryu's LLDP rule),
-# the next byte the owning component, the low bits the kind of rule.
-COOKIE_MARK = 0x7E << 56
-COOKIE_MARK_MASK = 0xFF << 56
-OWNER_ECMP = 1
-OWNER_TE = 2
-
-
-# Group and meter ids: ECMP groups (one per egress switch) below TE_GROUP_MIN, one TE group per intent above.
-GROUP_ID_MAX = 0xFFFFFF00  # OFPG_MAX
-TE_GROUP_MIN = 0x40000000
-METER_ID_MAX = 0xFFFF  # OVS userspace accepts 262143; far more than intents per switch
-
-
-def cookie(owner: int, kind: int = 0) -> int:
-    """Cookie for a flow owned by ``owner`` (``OWNER_*``) of kind ``kind`` (< 2**48)."""
-    return COOKIE_MARK | (owner << 48) | kind
 
 
 # --- actions -----------------------------------------------------------------

@@ -1,8 +1,8 @@
 """From intents and the discovered network to a TE plan: who gets how much over which switch paths.
 
-Plain code (no Ryu, no clock): the app calls :func:`plan` in its reconcile loop,
-:mod:`controller.compile_te` turns the plan into switch state and the REST API
-shows it through :func:`allocation_views` and :func:`link_views`.
+Plain code (no Ryu, no clock): the core (:mod:`controller.core`) calls :func:`plan` when its
+inputs change, :mod:`controller.compile_te` turns the plan into switch state and
+:mod:`controller.views` shows it to the REST API and the metrics.
 
 The TE graph has one node per connected switch (``f"{dpid:016x}"``) and one per
 located host (its IPv4 address), so access links are capacities like any other
@@ -22,12 +22,6 @@ from te.errors import TEError
 
 # Path rates below this are solver noise, not traffic (a meter counts in kbit/s anyway).
 MIN_PATH_BPS = 1000.0
-
-UNROUTABLE = "unroutable"
-PENDING = "pending"
-INSTALLED = "installed"
-PARTIAL = "partial"
-
 
 def switch_node(dpid: int) -> str:
     return f"{dpid:016x}"
@@ -80,12 +74,15 @@ def te_graph(fabric, headroom: float) -> nx.DiGraph:
     g = nx.DiGraph()
     for (a, b), port in sorted(fabric.adjacency().items()):
         cap = fabric.link_info.capacity(a, b, fabric.default_capacity_bps)
+        g.add_node(switch_node(a), dpid=a)
+        g.add_node(switch_node(b), dpid=b)
         g.add_edge(switch_node(a), switch_node(b), capacity=cap * keep, weight=1.0, port=port)
     for ip, host in sorted(fabric.hosts.items()):
         if host.dpid not in fabric.switches:
             continue
         listed = fabric.link_info.hosts.get(ip)
         cap = listed.capacity_bps if listed is not None and listed.capacity_bps else fabric.default_capacity_bps
+        g.add_node(switch_node(host.dpid), dpid=host.dpid)
         g.add_edge(ip, switch_node(host.dpid), capacity=cap * keep, weight=1.0)
         g.add_edge(switch_node(host.dpid), ip, capacity=cap * keep, weight=1.0, port=host.port)
     return g
@@ -139,95 +136,19 @@ def plan(fabric, intents, objective: str = "max-min", k: int = 4, headroom: floa
                 shares.sort(key=lambda s: (-s.rate_bps, s.dpids))
                 allocations[intent.id] = Allocation(intent, sum(s.rate_bps for s in shares), tuple(shares), src, dst)
             for (u, v), bps in zip(solution.arcs, solution.load_bps.tolist()):
-                if bps > 0 and g.has_edge(u, v) and "." not in u and "." not in v:
-                    load[(int(u, 16), int(v, 16))] = bps
+                a, b = g.nodes[u].get("dpid"), g.nodes[v].get("dpid")
+                if bps > 0 and a is not None and b is not None:  # switch-to-switch (not an access link)
+                    load[(a, b)] = bps
     return Plan(tuple(allocations[i.id] for i in intents), objective, status, headroom, load)
 
 
 def _share(g, path, rate) -> PathShare:
     switches = path[1:-1]
-    hops = tuple((int(a, 16), g[a][b]["port"]) for a, b in zip(switches, switches[1:]))
-    return PathShare(tuple(int(s, 16) for s in switches), hops, float(rate))
+    hops = tuple((g.nodes[a]["dpid"], g[a][b]["port"]) for a, b in zip(switches, switches[1:]))
+    return PathShare(tuple(g.nodes[s]["dpid"] for s in switches), hops, float(rate))
 
 
 def inputs_key(fabric, generation: int) -> tuple:
     """Everything a plan depends on besides settings: a new key means solve again."""
     hosts = tuple(sorted((ip, h.dpid, h.port) for ip, h in fabric.hosts.items() if h.dpid in fabric.switches))
     return (generation, tuple(sorted(fabric.adjacency().items())), hosts)
-
-
-# --- views for the REST API ------------------------------------------------------
-def allocation_state(allocation: Allocation | None, current_version: int, confirmed: bool) -> str:
-    """``pending``, ``installed``, ``partial`` or ``unroutable`` (see docs/openapi.yaml).
-
-    >>> from controller.intents import Intent
-    >>> i = Intent("1", "10.0.0.1", "10.0.0.2", 4e6)
-    >>> allocation_state(Allocation(i, 4e6), 1, True), allocation_state(Allocation(i, 3e6), 1, True)
-    ('installed', 'partial')
-    >>> allocation_state(Allocation(i, 4e6), 2, True), allocation_state(None, 1, False)
-    ('pending', 'pending')
-    """
-    if allocation is None or allocation.intent.version != current_version:
-        return PENDING
-    if not allocation.routable:
-        return UNROUTABLE
-    if not confirmed:
-        return PENDING
-    return INSTALLED if allocation.allocated_bps >= allocation.intent.rate_bps * (1 - 1e-6) else PARTIAL
-
-
-def allocation_views(intents, te_plan: Plan, installed: dict, times: dict, measured: dict | None = None) -> list:
-    """The ``Allocation`` objects of GET /te/v1/allocations, in intent order.
-
-    ``installed`` maps intent id to ``[(PathShare, label, weight), ...]`` as compiled;
-    ``times`` maps intent id to ``(computed_at, installed_at)`` of its current allocation
-    (Unix time; ``installed_at`` None until the switches confirmed it); ``measured`` maps
-    intent id to the rate its meter passed (bit/s; missing until measured).
-    """
-    measured = measured or {}
-    out = []
-    for intent in intents:
-        a = te_plan.allocation(intent.id)
-        computed_at, installed_at = times.get(intent.id, (None, None))
-        state = allocation_state(a, intent.version, installed_at is not None)
-        current = a is not None and a.intent.version == intent.version
-        paths = [{"switches": [switch_node(d) for d in share.dpids], "rate_bps": share.rate_bps, "weight": weight,
-                  "label": label} for share, label, weight in installed.get(intent.id, ())] if current else []
-        view = {"intent_id": intent.id, "name": intent.name, "version": intent.version, "state": state,
-                "requested_bps": intent.rate_bps, "allocated_bps": a.allocated_bps if current else 0.0,
-                "measured_bps": measured.get(intent.id),
-                "paths": paths, "computed_at": computed_at if current else None,
-                "installed_at": installed_at if current and state in (INSTALLED, PARTIAL) else None}
-        if current and a.reason:
-            view["reason"] = a.reason
-        out.append(view)
-    return out
-
-
-def topology_view(fabric) -> dict:
-    """The body of GET /te/v1/topology."""
-    names = fabric.link_info.switch_names
-    switches = [{"dpid": switch_node(d), **({"name": names[d]} if d in names else {})} for d in sorted(fabric.switches)]
-    links = [{"src": switch_node(a), "src_port": pa, "dst": switch_node(b), "dst_port": pb,
-              "capacity_bps": fabric.link_info.capacity(a, b, fabric.default_capacity_bps)}
-             for (a, pa), (b, pb) in sorted(fabric.links.items()) if a in fabric.switches and b in fabric.switches]
-    hosts = [{"ip": h.ip, "mac": h.mac, "dpid": switch_node(h.dpid), "port": h.port}
-             for _, h in sorted(fabric.hosts.items())]
-    return {"switches": switches, "links": links, "hosts": hosts}
-
-
-def link_views(fabric, te_plan: Plan, measured_bps: dict) -> list:
-    """The links of GET /te/v1/links: every usable directed link with capacity and loads.
-
-    ``measured_bps`` maps ``(dpid, port)`` to the transmit rate measured on that port.
-    """
-    out = []
-    for (a, b), port in sorted(fabric.adjacency().items()):
-        capacity = fabric.link_info.capacity(a, b, fabric.default_capacity_bps)
-        measured = measured_bps.get((a, port))
-        dst_port = fabric.links.get((a, port), (b, None))[1]
-        out.append({"src": switch_node(a), "src_port": port, "dst": switch_node(b), "dst_port": dst_port,
-                    "capacity_bps": capacity, "planned_load_bps": te_plan.load_bps.get((a, b), 0.0),
-                    "measured_load_bps": measured,
-                    "utilization": None if measured is None else measured / capacity})
-    return out

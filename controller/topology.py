@@ -41,6 +41,7 @@ class FileHost:
     dpid: int | None  # the switch it is linked to, if the file says
     capacity_bps: float | None  # of its access link, if the file says
     mac: str | None = None  # if the file says
+    port: int | None = None  # the switch port it is linked to, if the file says (link attribute ``ports``)
 
 
 def read_link_info(path: str) -> LinkInfo:
@@ -48,8 +49,10 @@ def read_link_info(path: str) -> LinkInfo:
 
     Switch nodes carry ``dpid`` (int); links carry ``capacity`` (bit/s).
     Host nodes (``kind="host"`` with an ``ip``) are listed with the switch and
-    capacity of their access link; other nodes without ``dpid`` are ignored.
-    An undirected file gives each link's capacity to both directions.
+    capacity of their access link, and the switch port when the link carries
+    ``ports`` (``{node id: port number}``, as :mod:`topologies.base` writes it);
+    other nodes without ``dpid`` are ignored. An undirected file gives each
+    link's capacity to both directions.
 
     Raises
     ------
@@ -79,9 +82,12 @@ def read_link_info(path: str) -> LinkInfo:
             cap = float(cap)
             if not cap > 0:
                 raise ValueError(f"{path}: link {link['source']}-{link['target']} has capacity {cap!r}, want > 0")
+        ports = link.get("ports") if isinstance(link.get("ports"), dict) else {}
         for host, switch in ((link["source"], link["target"]), (link["target"], link["source"])):
             if host in ip_of and switch in dpid_of:
-                hosts[ip_of[host]] = FileHost(str(host), dpid_of[switch], cap, mac_of.get(host))
+                port = ports.get(str(switch))
+                hosts[ip_of[host]] = FileHost(str(host), dpid_of[switch], cap, mac_of.get(host),
+                                              int(port) if isinstance(port, int) and port > 0 else None)
         a, b = dpid_of.get(link["source"]), dpid_of.get(link["target"])
         if a is None or b is None:
             continue
@@ -114,6 +120,7 @@ class Fabric:
 
     # --- switches and ports ----------------------------------------------------
     def add_switch(self, dpid: int, ports, now: float) -> None:
+        """A switch connected with ``ports`` live. A switch that is back keeps its links and hosts."""
         self.switches[dpid] = _Switch(now, set(ports))
 
     def remove_switch(self, dpid: int) -> bool:
@@ -215,6 +222,22 @@ class Fabric:
             return False
         self.hosts[ip] = host
         return True
+
+    def place_file_hosts(self, dpid: int) -> int:
+        """Locate the hosts the topology file puts on a live host port of ``dpid``; how many were new.
+
+        They are routable before they send anything (a host that only receives is reachable),
+        with the MAC address from the file, if it gives one (the ARP proxy answers for a host only
+        once it knows its MAC). A host seen elsewhere is where it was seen.
+        """
+        placed = 0
+        for ip, listed in sorted(self.link_info.hosts.items()):
+            if listed.dpid != dpid or listed.port is None or ip in self.hosts:
+                continue
+            sw = self.switches.get(dpid)
+            if sw is not None and listed.port in sw.ports:
+                placed += self.learn_host(ip, listed.mac or "", dpid, listed.port)
+        return placed
 
     def host_switches(self) -> set:
         return {h.dpid for h in self.hosts.values() if h.dpid in self.switches}

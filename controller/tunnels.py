@@ -5,84 +5,21 @@ paths to the egress switch with a single SELECT group whose buckets push the
 path's MPLS label; transit switches switch on the label and the egress switch
 pops it.  One hash stage means no polarisation (OVS hashes identically at every
 hop, so per-hop groups would keep re-choosing the same bucket index).
+
+TE tunnels (:mod:`controller.compile_te`) are built from the same :class:`Tunnel` and helpers,
+with labels of their own range.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import networkx as nx
 
 from te.ecmp import equal_cost_paths as te_equal_cost_paths
 from te.errors import NoPath
 
-MPLS_LABEL_MIN = 16  # 0-15 are reserved
-MPLS_LABEL_MAX = (1 << 20) - 1
-# ECMP tunnels take the lower half of the labels, TE tunnels (controller.compile_te) the upper half.
-TE_LABEL_MIN = 1 << 19
-
-
-class IdAllocator:
-    """Stable small integers for hashable keys.
-
-    A key keeps its id for as long as it is in use; fresh keys get ids that
-    were not handed out recently (ids are not reused until the range wraps),
-    so a label or group id of a removed entry never aliases a new one while
-    the old entry may still be on a switch.
-    """
-
-    def __init__(self, first: int, last: int):
-        self.first, self.last = first, last
-        self._ids: dict = {}
-        self._used: set = set()  # the values of _ids, kept so that a fresh id costs O(1) on average
-        self._next = first
-
-    def __contains__(self, key) -> bool:
-        return key in self._ids
-
-    def get(self, key) -> int:
-        if key not in self._ids:
-            value = self._fresh()
-            self._ids[key] = value
-            self._used.add(value)
-        return self._ids[key]
-
-    def adopt(self, key, value: int) -> bool:
-        """Give ``key`` the id ``value`` (found on a switch after a restart) if both are free; True if it did.
-
-        Fresh ids continue after the highest adopted one, as they would have before the restart.
-
-        >>> ids = IdAllocator(1, 10)
-        >>> ids.adopt("a", 4), ids.adopt("b", 4), ids.get("c")
-        (True, False, 5)
-        """
-        if key in self._ids or value in self._used or not self.first <= value <= self.last:
-            return False
-        self._ids[key] = value
-        self._used.add(value)
-        if value >= self._next:
-            self._next = value + 1 if value < self.last else self.first
-        return True
-
-    def lookup(self, key) -> int | None:
-        """The id of ``key``, None if it has none (without handing one out)."""
-        return self._ids.get(key)
-
-    def retain(self, keys) -> None:
-        """Forget every key not in ``keys``."""
-        keep = set(keys)
-        self._ids = {k: v for k, v in self._ids.items() if k in keep}
-        self._used = set(self._ids.values())
-
-    def _fresh(self) -> int:
-        used = self._used
-        span = self.last - self.first + 1
-        if len(used) >= span:
-            raise RuntimeError(f"all ids {self.first}..{self.last} are in use")
-        while self._next in used:
-            self._next = self._next + 1 if self._next < self.last else self.first
-        value = self._next
-        self._next = value + 1 if value < self.last else self.first
-        return value
-
+from .pipeline import COOKIE_TUNNEL, PRIO_TUNNEL, TABLE_FABRIC, TABLE_ROUTE
+from .specs import ETH_TYPE_IPV4, ETH_TYPE_MPLS, Bucket, FlowSpec, Output, PopMpls, PushMpls, SetField, match
 
 @dataclass(frozen=True)
 class Tunnel:
@@ -150,11 +87,14 @@ def equal_cost_paths(adjacency: dict, src: int, dst: int, max_paths: int, graph=
 
 
 class TunnelPlanner:
-    """Tunnels for a set of (ingress, egress) switch pairs, labels stable per path."""
+    """Tunnels for a set of (ingress, egress) switch pairs, labels stable per path.
 
-    def __init__(self, max_paths: int = 16):
+    ``labels`` is the :class:`controller.ids.IdAllocator` of ECMP labels (keyed by ``(hops, egress)``).
+    """
+
+    def __init__(self, labels, max_paths: int = 16):
         self.max_paths = max_paths
-        self.labels = IdAllocator(MPLS_LABEL_MIN, TE_LABEL_MIN - 1)
+        self.labels = labels
 
     def plan(self, adjacency: dict, pairs) -> dict:
         """``{(ingress, egress): tuple of Tunnel}`` for every pair with a path (pairs without one are left out)."""
@@ -171,3 +111,20 @@ class TunnelPlanner:
                 result[(src, dst)] = tuple(tunnels)
         self.labels.retain(in_use)
         return result
+
+
+def tunnel_flows(tunnel: Tunnel, flow_cookie: int = COOKIE_TUNNEL) -> list:
+    """Label switching on the transit switches and the pop on the egress switch of one tunnel."""
+    label = match(eth_type=ETH_TYPE_MPLS, mpls_label=tunnel.label)
+    flows = [
+        FlowSpec(dpid, TABLE_FABRIC, PRIO_TUNNEL, label, (Output(port),), cookie=flow_cookie)
+        for dpid, port in tunnel.transit
+    ]
+    flows.append(FlowSpec(tunnel.egress, TABLE_FABRIC, PRIO_TUNNEL, label, (PopMpls(ETH_TYPE_IPV4),),
+                          goto_table=TABLE_ROUTE, cookie=flow_cookie))
+    return flows
+
+
+def tunnel_bucket(tunnel: Tunnel, weight: int = 1) -> Bucket:
+    """The SELECT bucket that sends a packet into ``tunnel`` at its ingress: push the label, output."""
+    return Bucket((PushMpls(ETH_TYPE_MPLS), SetField("mpls_label", tunnel.label), Output(tunnel.first_port)), weight)

@@ -1,6 +1,6 @@
 """B4 demo: the controller engineers real traffic for a sample intent file on an emulated B4 WAN.
 
-1. starts ``ryu-manager`` (controller.app) and B4 in Mininet: 12 userspace OVS switches, 19 WAN links
+1. starts ``te-controller`` (controller.app) and B4 in Mininet: 12 userspace OVS switches, 19 WAN links
    and 12 host links, all shaped to 10 Mbit/s; waits until every host reaches every other one;
 2. applies ``examples/b4-intents.yaml`` with the real ``te-intent apply -f`` and shows its diff;
 3. waits until every intent's allocation is on the switches (GET /te/v1/allocations);
@@ -27,20 +27,16 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from topologies.b4 import B4Topo  # noqa: E402
-from topologies.base import HOST_MTU  # noqa: E402
-from topologies.lab import Setup, environment_problem, machine_lock, wait_full_reachability  # noqa: E402
+from topologies.b4 import B4Topo
+from topologies.lab import (
+    REPO, TCP_PAYLOAD_SHARE, UDP_FRAME, UDP_PAYLOAD, Api, Setup, environment_problem, machine_lock,
+    wait_full_reachability,
+)
 
 OUT = REPO / "results" / "demo"
 INTENTS = REPO / "examples" / "b4-intents.yaml"
 LINK_MBPS = 10
 OVERSUBSCRIBE = 1.2  # offered rate / requested rate
-UDP_PAYLOAD = 1400  # one datagram fits the hosts' MTU
-UDP_FRAME = UDP_PAYLOAD + 8 + 20 + 14  # what meters and shaped links count: + UDP, IPv4, Ethernet headers
-TCP_PAYLOAD_SHARE = (HOST_MTU - 52) / (HOST_MTU + 14)  # full segment: IPv4 20 + TCP 20 + timestamps 12; + Ethernet
 # A SELECT group splits flows, not packets (OVS hashes the 5-tuple): an intent on several paths needs many
 # flows to follow its split, and TCP through a policing meter fills it better as many small flows.
 STREAMS = 16
@@ -83,38 +79,27 @@ def get(api_url: str, what: str) -> dict:
     import requests
 
     try:
-        r = requests.get(f"{api_url}/{what}", timeout=10)
-        r.raise_for_status()
-        return r.json()
-    except (requests.RequestException, ValueError) as exc:
+        return Api(api_url).call("GET", f"/{what}", expect=200).json()
+    except (requests.RequestException, ValueError, AssertionError) as exc:
         raise Failed(f"GET {api_url}/{what} failed: {exc}") from None
 
 
 def te_intent(api_url: str, *args: str) -> subprocess.CompletedProcess:
     """The real ``te-intent`` command (its console script when installed, else the module)."""
     script = REPO / ".venv" / "bin" / "te-intent"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "controller.intent_cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "controller.client.intent_cli"]
     env = dict(os.environ, TE_CONTROLLER=api_url.rsplit("/te/v1", 1)[0])
     return subprocess.run(command + list(args), cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
                           stdin=subprocess.DEVNULL)
 
 
 def wait_allocations(api_url: str, names: list, timeout: float) -> dict:
-    """Poll until every named intent is installed or partial (on the switches); ``{name: allocation}``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        body = get(api_url, "allocations")
-        by_name = {a.get("name"): a for a in body["allocations"]}
-        waiting = [n for n in names if by_name.get(n, {}).get("state") not in ("installed", "partial")]
-        if not waiting:
-            return body
-        unroutable = [n for n in waiting if by_name.get(n, {}).get("state") == "unroutable"]
-        if unroutable:
-            raise Failed(f"intents {unroutable} are unroutable: {by_name[unroutable[0]].get('reason')}")
-        if time.monotonic() > deadline:
-            raise Failed(f"allocations of {waiting} not installed within {timeout:.0f} s "
-                         f"(states: {[by_name.get(n, {}).get('state') for n in waiting]})")
-        time.sleep(0.1)
+    """Wait until every named intent is installed or partial (on the switches); the allocations body."""
+    try:
+        Api(api_url).wait_allocations(names, timeout, by="name")
+    except AssertionError as exc:
+        raise Failed(str(exc)) from None
+    return get(api_url, "allocations")
 
 
 # --- traffic -------------------------------------------------------------------------------------------
@@ -248,7 +233,7 @@ def describe_match(match: dict) -> str:
 
 def results_table(flows: list, allocations: dict, names: dict) -> str:
     """One row per intent (more lines when it has several paths); rates in Mbit/s of Ethernet frames."""
-    from controller.intent_cli import format_paths
+    from controller.client.formatting import format_paths
 
     by_name = {a.get("name"): a for a in allocations["allocations"]}
     controller_measures = any(a.get("measured_bps") is not None for a in allocations["allocations"])
@@ -275,7 +260,7 @@ def results_table(flows: list, allocations: dict, names: dict) -> str:
 
 def write_results(flows: list, snapshot: dict, seconds: int) -> list:
     """The PNG plots and demo.json (the API snapshot plus the measurements) in OUT; returns the PNG paths."""
-    from controller.plots import plot_intent_rates, plot_utilization_map
+    from controller.client.plots import plot_intent_rates, plot_utilization_map
 
     topology, links = snapshot["topology"], snapshot["links"]
     allocations = json.loads(json.dumps(snapshot["allocations"]))
@@ -309,7 +294,7 @@ def explore(setup, api_url: str) -> None:
     except requests.RequestException:
         dashboard = False
     cli = ".venv/bin/te-intent" if (REPO / ".venv" / "bin" / "te-intent").exists() \
-        else ".venv/bin/python -m controller.intent_cli"
+        else ".venv/bin/python -m controller.client.intent_cli"
     print(f"""
 Everything stays up. From another shell, in {REPO}:
   export TE_CONTROLLER={base}
@@ -335,7 +320,8 @@ Everything stays up. From another shell, in {REPO}:
 # --- main ------------------------------------------------------------------------------------------------------
 
 def run(args, progress: Progress, setup_box: list, flows_box: list) -> None:
-    from controller.intent_cli import UsageError, read_intent_file
+    from controller.client.errors import UsageError
+    from controller.client.intent_file import read_intent_file
 
     try:
         desired = read_intent_file(str(args.intents))

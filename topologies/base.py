@@ -5,7 +5,9 @@ A *description* is an undirected :class:`networkx.Graph`:
 - switch nodes: ``kind="switch"``, ``dpid`` (int), optional ``layer``/``pod``;
 - host nodes: ``kind="host"``, ``ip`` (``"10.0.0.N/8"`` form without prefix is
   also accepted), ``mac``;
-- edges: ``capacity`` in bit/s, the speed Mininet emulates (``TCLink`` ``bw``).
+- edges: ``capacity`` in bit/s, the speed Mininet emulates (``TCLink`` ``bw``);
+  :class:`GraphTopo` adds ``ports`` (``{node: port number}``), the ports Mininet gives
+  the link, so the controller knows where every host is before it sends anything.
 
 The same description is written as the topology file the controller reads
 (networkx node-link JSON), because Open vSwitch cannot tell a veth's speed.
@@ -101,6 +103,29 @@ def write_description(graph, path):
         f.write("\n")
 
 
+def assign_ports(graph):
+    """Number every node's link ends in the order the links are built: switch ports from 1, host ports from 0.
+
+    Sets each edge's ``ports`` to ``{node: port}`` (what Mininet then uses, and what the topology
+    file tells the controller).
+
+    >>> g = nx.Graph()
+    >>> g.add_node("s1", kind="switch"); g.add_node("s2", kind="switch"); g.add_node("h1", kind="host")
+    >>> g.add_edge("h1", "s1"); g.add_edge("s1", "s2")
+    >>> assign_ports(g)
+    >>> g.edges["s1", "s2"]["ports"], g.edges["h1", "s1"]["ports"]
+    ({'s1': 1, 's2': 1}, {'s1': 2, 'h1': 0})
+    """
+    used = {}
+    for u, v, data in sorted(graph.edges(data=True), key=lambda e: _edge_order(graph, e)):
+        ports = {}
+        for node in (u, v):
+            base = 0 if graph.nodes[node]["kind"] == "host" else 1
+            ports[node] = used.get(node, base)
+            used[node] = ports[node] + 1
+        data["ports"] = ports
+
+
 class GraphTopo(Topo):
     """A Mininet ``Topo`` built from a description graph.
 
@@ -116,8 +141,9 @@ class GraphTopo(Topo):
                 self.addSwitch(node, dpid=dpid_str(data["dpid"]), protocols="OpenFlow13")
             else:
                 self.addHost(node, ip=data["ip"] + "/8", mac=data["mac"])
+        assign_ports(self.graph)
         for u, v, data in sorted(self.graph.edges(data=True), key=lambda e: _edge_order(self.graph, e)):
-            opts = {"bw": data["capacity"] / 1e6}
+            opts = {"bw": data["capacity"] / 1e6, "port1": data["ports"][u], "port2": data["ports"][v]}
             if self.graph.nodes[u]["kind"] == "host":
                 opts["params1"] = {"ifconfig": f"mtu {HOST_MTU}"}
             elif self.graph.nodes[v]["kind"] == "host":

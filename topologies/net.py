@@ -15,8 +15,11 @@ from mininet.net import Mininet
 from mininet.node import OVSSwitch, RemoteController
 
 
-def start_network(topo, controller_port=6653, controller_ip="127.0.0.1"):
+def start_network(topo, controller_port=6653, controller_ip="127.0.0.1", protocol="tcp"):
     """Build and start ``topo``; return the started :class:`mininet.net.Mininet`.
+
+    ``protocol="ssl"`` connects the switches with TLS (Open vSwitch's own key and certificates
+    must be set first, ``ovs-vsctl set-ssl``).
 
     Does not wait for the controller: callers poll for what they need.
     """
@@ -25,7 +28,7 @@ def start_network(topo, controller_port=6653, controller_ip="127.0.0.1"):
         topo=topo,
         switch=switch,
         link=TCULink,
-        controller=partial(RemoteController, ip=controller_ip, port=controller_port),
+        controller=partial(RemoteController, ip=controller_ip, port=controller_port, protocol=protocol),
         autoSetMacs=False,
         build=False,
         waitConnected=False,

@@ -7,19 +7,16 @@ controller log is scanned: an OpenFlow error or a traceback fails the test.
 """
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import harness  # noqa: E402
+from topologies import lab
 
 
 def pytest_collection_modifyitems(config, items):
     here = Path(__file__).resolve().parent
-    problem = harness.environment_problem()
+    problem = lab.environment_problem()
     for item in items:
         if here in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.e2e)
@@ -36,7 +33,7 @@ def pytest_runtest_makereport(item, call):
 
 def _artifacts_dir(node) -> Path:
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", node.name)
-    path = harness.RESULTS / name
+    path = lab.RESULTS / name
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
@@ -50,11 +47,11 @@ def artifacts(request) -> Path:
 
 @pytest.fixture
 def network(request, artifacts):
-    """Call with a Mininet topo (and controller options); returns a started :class:`harness.Setup`."""
+    """Call with a Mininet topo (and controller options); returns a started :class:`topologies.lab.Setup`."""
     setups = []
 
     def start(topo, **controller_options):
-        setup = harness.Setup(request.node.name, topo, artifacts, **controller_options)
+        setup = lab.Setup(request.node.name, topo, artifacts, **controller_options)
         setups.append(setup)
         setup.start()
         return setup

@@ -15,7 +15,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-import harness
+from topologies import lab
 from topologies.b4 import B4Topo
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,21 +51,21 @@ def _count_near(image: np.ndarray, rgb, tolerance=18) -> int:
 
 def test_dashboard_shows_live_topology_utilisation_and_intents(network, artifacts, tmp_path):
     setup = network(B4Topo(bw=10), port_stats_interval=1.0)
-    harness.wait_full_reachability(setup.net, deadline_s=60)
-    video = harness.post_intent(setup, src="10.0.0.1", dst="10.0.0.5", rate_bps=8e6, name="video",
+    lab.wait_full_reachability(setup.net, deadline_s=60)
+    video = lab.post_intent(setup, src="10.0.0.1", dst="10.0.0.5", rate_bps=8e6, name="video",
                                 match={"ip_proto": 17, "tp_dst": UDP_PORT})
-    backup = harness.post_intent(setup, src="10.0.0.4", dst="10.0.0.9", rate_bps=2e6, name="backup")
-    harness.wait_allocations(setup, [video, backup])
+    backup = lab.post_intent(setup, src="10.0.0.4", dst="10.0.0.9", rate_bps=2e6, name="backup")
+    lab.wait_allocations(setup, [video, backup])
     h1, h5 = setup.net.get("h1"), setup.net.get("h5")
-    server = harness.start_iperf_server(h5, UDP_PORT)
-    harness.wait_iperf_server(h5, UDP_PORT)
-    client = harness.start_iperf_udp(h1, h5.IP(), UDP_PORT, 7.4e6, SECONDS)
+    server = lab.start_iperf_server(h5, UDP_PORT)
+    lab.wait_iperf_server(h5, UDP_PORT)
+    client = lab.start_iperf_udp(h1, h5.IP(), UDP_PORT, 7.4e6, SECONDS)
     try:
         deadline = time.monotonic() + 20
         while True:  # measured, and past the meter's burst
             time.sleep(1)
-            alloc = harness.allocation(setup, video)
-            links = harness.api(setup, "GET", "/links", expect=200).json()["links"]
+            alloc = lab.allocation(setup, video)
+            links = lab.api(setup, "GET", "/links", expect=200).json()["links"]
             busiest = max(links, key=lambda l: l["utilization"] or 0)
             if (alloc["measured_bps"] or 0) > 6e6 and busiest["utilization"] >= 0.6:
                 break

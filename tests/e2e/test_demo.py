@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib.image
 import numpy as np
 
-from controller.intent_cli import read_intent_file
+from controller.client.intent_file import read_intent_file
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_OUT = REPO / "results" / "demo"

@@ -1,7 +1,7 @@
 """/metrics of a real controller on B4 with an intent carrying UDP: the Prometheus view agrees with the REST views."""
 import time
 
-import harness
+from topologies import lab
 from prometheus_client.parser import text_string_to_metric_families
 from topologies.b4 import B4Topo
 
@@ -24,25 +24,25 @@ def scrape(setup) -> tuple:
 
 def test_metrics_match_the_rest_views_while_traffic_flows(network):
     setup = network(B4Topo(bw=10), port_stats_interval=1.0)
-    harness.wait_full_reachability(setup.net, deadline_s=60)
-    intent_id = harness.post_intent(setup, src="10.0.0.1", dst="10.0.0.5", rate_bps=4e6, name="video",
+    lab.wait_full_reachability(setup.net, deadline_s=60)
+    intent_id = lab.post_intent(setup, src="10.0.0.1", dst="10.0.0.5", rate_bps=4e6, name="video",
                                     match={"ip_proto": 17, "tp_dst": UDP_PORT})
-    harness.wait_allocations(setup, [intent_id])
+    lab.wait_allocations(setup, [intent_id])
     h1, h5 = setup.net.get("h1"), setup.net.get("h5")
-    server = harness.start_iperf_server(h5, UDP_PORT)
-    harness.wait_iperf_server(h5, UDP_PORT)
-    client = harness.start_iperf_udp(h1, h5.IP(), UDP_PORT, OFFERED_BPS, SECONDS)
+    server = lab.start_iperf_server(h5, UDP_PORT)
+    lab.wait_iperf_server(h5, UDP_PORT)
+    client = lab.start_iperf_udp(h1, h5.IP(), UDP_PORT, OFFERED_BPS, SECONDS)
 
     deadline = time.monotonic() + SECONDS - 2
     while True:  # until two meter polls have a rate (the first one only has a baseline)
         time.sleep(1)
-        alloc = harness.allocation(setup, intent_id)
+        alloc = lab.allocation(setup, intent_id)
         if alloc["measured_bps"] or time.monotonic() > deadline:
             break
     time.sleep(3)  # the meter's burst is spent: the rate is the steady one
     samples, text = scrape(setup)
-    alloc = harness.allocation(setup, intent_id)
-    links = harness.api(setup, "GET", "/links", expect=200).json()["links"]
+    alloc = lab.allocation(setup, intent_id)
+    links = lab.api(setup, "GET", "/links", expect=200).json()["links"]
     client.communicate(timeout=SECONDS + 30)
     server.communicate(timeout=30)
     (setup.artifacts / "metrics.txt").write_text(text)
@@ -62,9 +62,9 @@ def test_metrics_match_the_rest_views_while_traffic_flows(network):
     assert samples[("te_openflow_errors_total", ())] == 0
     assert samples[("te_solve_seconds", ())] > 0
     # The meter counts frames: UDP payload plus UDP, IPv4 and Ethernet headers.
-    offered_frames = OFFERED_BPS * harness.UDP_FRAME / harness.UDP_PAYLOAD
+    offered_frames = OFFERED_BPS * lab.UDP_FRAME / lab.UDP_PAYLOAD
     measured = samples[("te_intent_measured_bps", labels)]
-    harness.record("metrics", "intent_measured_over_offered", measured / offered_frames, "ratio",
+    lab.record("metrics", "intent_measured_over_offered", measured / offered_frames, "ratio",
                    measured_bps=measured, offered_frame_bps=offered_frames)
     assert abs(measured - offered_frames) <= 0.15 * offered_frames, (measured, offered_frames)
     assert alloc["measured_bps"] is not None and abs(alloc["measured_bps"] - offered_frames) <= 0.15 * offered_frames

@@ -7,7 +7,7 @@ teardown checks that it left no bridge behind and deletes any that it did.
 import re
 import subprocess
 
-import harness
+from topologies import lab
 import pytest
 
 from topologies.b4 import B4Topo
@@ -23,11 +23,11 @@ CASES = {
 def test_mn_custom_pingall(name, artifacts):
     topo, custom, topo_arg = CASES[name]
     switches = set(topo.switches())
-    if switches & harness.bridges():
-        pytest.fail(f"bridges {sorted(switches & harness.bridges())} already exist: another network runs here")
+    if switches & lab.bridges():
+        pytest.fail(f"bridges {sorted(switches & lab.bridges())} already exist: another network runs here")
     topo_file = artifacts / "topology.json"
     topo.write_topology_file(str(topo_file))
-    controller = harness.Controller(artifacts, topo_file)
+    controller = lab.Controller(artifacts, topo_file)
     controller.start()
     pre = artifacts / "pre.mn"
     # Give LLDP time to find the links before the first ping (the controller only
@@ -38,7 +38,7 @@ def test_mn_custom_pingall(name, artifacts):
            "--controller", f"remote,ip=127.0.0.1,port={controller.port}",
            "--link", "tcu", "--pre", str(pre), "--test", "pingall"]
     try:
-        run = subprocess.run(cmd, cwd=harness.REPO, capture_output=True, text=True, timeout=240,
+        run = subprocess.run(cmd, cwd=lab.REPO, capture_output=True, text=True, timeout=240,
                              stdin=subprocess.DEVNULL)
         (artifacts / "mn.out").write_text(run.stdout + run.stderr)
         output = run.stdout + run.stderr
@@ -49,7 +49,7 @@ def test_mn_custom_pingall(name, artifacts):
         n = len(topo.hosts())
         assert int(dropped.group(3)) == n * (n - 1)
     finally:
-        left = switches & harness.bridges()
+        left = switches & lab.bridges()
         for bridge in sorted(left):
             subprocess.run(["ovs-vsctl", "--timeout=10", "--if-exists", "del-br", bridge], capture_output=True)
         controller.stop()

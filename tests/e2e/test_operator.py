@@ -13,13 +13,13 @@ import sys
 import pytest
 import requests
 
-import harness
-from harness import REPO, Controller
+from topologies import lab
+from topologies.lab import REPO, Controller
 from topologies.b4 import B4Topo
 
 
 def cli(controller: Controller, *argv, check=None):
-    result = subprocess.run([sys.executable, "-m", "controller.intent_cli", *argv], cwd=REPO, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "controller.client.intent_cli", *argv], cwd=REPO, capture_output=True,
                             text=True, timeout=60,
                             env={"TE_CONTROLLER": controller.api_url.removesuffix("/te/v1"), "PATH": "/usr/bin:/bin"})
     if check is not None:
@@ -143,20 +143,20 @@ def test_intents_survive_a_restart(controller_factory, artifacts):
 
 def test_applying_a_file_twice_changes_nothing_on_the_switches(network, artifacts):
     setup = network(B4Topo(bw=10))
-    harness.wait_full_reachability(setup.net, deadline_s=60)
+    lab.wait_full_reachability(setup.net, deadline_s=60)
     intents = artifacts / "intents.yaml"
     intents.write_text(INTENTS)
     first = cli(setup.controller, "apply", "-f", str(intents), check=0).stdout
     assert first.splitlines()[-1] == "3 created, 0 changed, 0 deleted, 0 unchanged"
     ids = [i["id"] for i in json.loads(cli(setup.controller, "list", "--json", check=0).stdout)["intents"]]
-    harness.wait_allocations(setup, ids)
-    before = harness.switch_tables(setup.bridge_names)
-    sent = harness.api(setup, "GET", "/allocations", expect=200).json()["solve"]["last_install"]
+    lab.wait_allocations(setup, ids)
+    before = lab.switch_tables(setup.bridge_names)
+    sent = lab.api(setup, "GET", "/allocations", expect=200).json()["solve"]["last_install"]
 
     again = cli(setup.controller, "apply", "-f", str(intents), "--prune", check=0).stdout
     assert again.splitlines()[-1] == "0 created, 0 changed, 0 deleted, 3 unchanged"
     assert [i["version"] for i in json.loads(cli(setup.controller, "list", "--json", check=0).stdout)["intents"]] \
         == [1, 1, 1]
-    harness.wait_allocations(setup, ids)
-    assert harness.switch_tables(setup.bridge_names) == before
-    assert harness.api(setup, "GET", "/allocations", expect=200).json()["solve"]["last_install"] == sent
+    lab.wait_allocations(setup, ids)
+    assert lab.switch_tables(setup.bridge_names) == before
+    assert lab.api(setup, "GET", "/allocations", expect=200).json()["solve"]["last_install"] == sent

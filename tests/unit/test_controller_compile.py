@@ -1,72 +1,13 @@
 """The ECMP baseline checked by walking packets through a small fake OpenFlow pipeline."""
-import ipaddress
-
-from controller.compile import compile_baseline, host_pairs
-from controller.specs import (
-    ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, TABLE_FABRIC, FlowSpec, GroupSpec, Output,
-    PopMpls, PushMpls, SetField, ToController, ToGroup,
-)
+from controller.compile_ecmp import compile_baseline, host_pairs
+from controller.ids import IdAllocator
+from controller.pipeline import ECMP_LABELS
+from controller.specs import ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, FlowSpec, GroupSpec, Output
 from controller.topology import Fabric
-from controller.tunnels import IdAllocator, TunnelPlanner
+from controller.tunnels import TunnelPlanner
 
+from fakeof import walk
 from test_controller_tunnels import fat_tree_k4_adjacency
-
-
-def _matches(flow_match, pkt):
-    for name, want in flow_match:
-        have = pkt.get(name)
-        if isinstance(want, tuple):
-            net = ipaddress.ip_network(f"{want[0]}/{want[1]}")
-            if have is None or ipaddress.ip_address(have) not in net:
-                return False
-        elif have != want:
-            return False
-    return True
-
-
-def walk(state, links, dpid, in_port, pkt, pick=0, max_hops=16):
-    """Follow ``pkt`` from ``dpid:in_port``; returns ("out", dpid, port), ("controller", dpid) or ("drop", dpid).
-
-    ``links`` maps (dpid, port) -> (dpid, port) for inter-switch links; SELECT groups take bucket
-    ``pick % len(buckets)`` at every switch (the same index everywhere, like OVS's hash).
-    """
-    flows = state.flows()
-    groups = {(g.dpid, g.group_id): g for g in state.groups()}
-    pkt = dict(pkt, in_port=in_port)
-    for _ in range(max_hops):
-        table = TABLE_FABRIC
-        out = None
-        while out is None:
-            cands = [f for f in flows if f.dpid == dpid and f.table_id == table and _matches(f.match, pkt)]
-            if not cands:
-                return ("drop", dpid)
-            f = max(cands, key=lambda f: f.priority)
-            actions = list(f.actions)
-            while actions:
-                a = actions.pop(0)
-                if isinstance(a, PushMpls):
-                    pkt["eth_type"] = ETH_TYPE_MPLS
-                elif isinstance(a, PopMpls):
-                    pkt["eth_type"] = a.ethertype
-                    pkt.pop("mpls_label")
-                elif isinstance(a, SetField):
-                    pkt[a.field] = a.value
-                elif isinstance(a, ToGroup):
-                    g = groups[(dpid, a.group_id)]
-                    actions = list(g.buckets[pick % len(g.buckets)].actions) + actions
-                elif isinstance(a, ToController):
-                    return ("controller", dpid)
-                elif isinstance(a, Output):
-                    out = a.port
-            if out is None:
-                if f.goto_table is None:
-                    return ("drop", dpid)
-                table = f.goto_table
-        if (dpid, out) not in links:
-            return ("out", dpid, out)
-        dpid, in_port = links[(dpid, out)]
-        pkt["in_port"] = in_port
-    raise AssertionError("loop")
 
 
 def fat_tree_fabric():
@@ -88,7 +29,7 @@ def fat_tree_fabric():
 
 
 def compile_fabric(f, planner=None, gids=None):
-    planner = planner or TunnelPlanner()
+    planner = planner or TunnelPlanner(IdAllocator(*ECMP_LABELS))
     gids = gids or IdAllocator(1, 1000)
     tunnels = planner.plan(f.adjacency(), host_pairs(f))
     return compile_baseline(f.switches, f.hosts.values(), tunnels, gids), tunnels
@@ -140,7 +81,7 @@ def test_only_switches_with_hosts_get_groups_and_core_gets_only_tunnel_flows():
 def test_link_failure_changes_only_affected_entries():
     from controller.reconcile import BARRIER, diff
     f = fat_tree_fabric()
-    planner, gids = TunnelPlanner(), IdAllocator(1, 1000)
+    planner, gids = TunnelPlanner(IdAllocator(*ECMP_LABELS)), IdAllocator(1, 1000)
     before, _ = compile_fabric(f, planner, gids)
     adj = f.adjacency()
     f.remove_link(0x2001, adj[(0x2001, 0x1001)])

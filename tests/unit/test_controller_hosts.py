@@ -1,4 +1,4 @@
-from controller.hosts import HostService
+from controller.hosts import ArpProxy
 from controller.packets import (
     ARP_REPLY, ARP_REQUEST, BROADCAST_MAC, ZERO_MAC, Ipv4, build_arp, parse_arp, parse_ethernet,
 )
@@ -30,7 +30,7 @@ def reply(sender_mac, sender_ip, target_mac, target_ip):
 
 
 def test_request_for_known_host_is_answered_by_the_controller():
-    f, svc = fabric(), HostService()
+    f, svc = fabric(), ArpProxy()
     f.learn_host("10.0.0.2", M2, 2, 2)
     out = svc.handle_arp(f, 1, 2, *request(M1, "10.0.0.1", "10.0.0.2"), now=1.0)
     assert out.hosts_changed  # the requester was learned
@@ -44,7 +44,7 @@ def test_request_for_known_host_is_answered_by_the_controller():
 
 
 def test_unknown_target_goes_out_of_host_ports_only_once_per_interval():
-    f, svc = fabric(), HostService(settle_s=3.0, flood_interval_s=1.0)
+    f, svc = fabric(), ArpProxy(settle_s=3.0, flood_interval_s=1.0)
     out = svc.handle_arp(f, 1, 2, *request(M1, "10.0.0.1", "10.0.0.3"), now=1.0)
     assert sorted((p.dpid, p.port) for p in out.packets) == [(1, 3), (2, 2), (2, 3)]  # never port 1, not the sender
     assert svc.handle_arp(f, 1, 2, *request(M1, "10.0.0.1", "10.0.0.3"), now=1.5).packets == ()
@@ -52,7 +52,7 @@ def test_unknown_target_goes_out_of_host_ports_only_once_per_interval():
 
 
 def test_no_flooding_before_links_are_discovered():
-    f, svc = Fabric(), HostService(settle_s=3.0)
+    f, svc = Fabric(), ArpProxy(settle_s=3.0)
     f.add_switch(1, [1, 2], now=0.0)
     assert svc.handle_arp(f, 1, 2, *request(M1, "10.0.0.1", "10.0.0.3"), now=1.0).packets == ()
     # the limiter was not used up by the attempt that sent nothing
@@ -61,7 +61,7 @@ def test_no_flooding_before_links_are_discovered():
 
 
 def test_reply_to_a_flooded_request_reaches_the_requester_and_teaches_the_target():
-    f, svc = fabric(), HostService()
+    f, svc = fabric(), ArpProxy()
     f.learn_host("10.0.0.1", M1, 1, 2)
     out = svc.handle_arp(f, 2, 3, *reply(M3, "10.0.0.3", M1, "10.0.0.1"), now=1.0)
     assert out.hosts_changed and f.hosts["10.0.0.3"].dpid == 2
@@ -71,13 +71,13 @@ def test_reply_to_a_flooded_request_reaches_the_requester_and_teaches_the_target
 
 
 def test_arp_from_an_inter_switch_port_is_ignored():
-    f, svc = fabric(), HostService()
+    f, svc = fabric(), ArpProxy()
     out = svc.handle_arp(f, 1, 1, *request(M1, "10.0.0.1", "10.0.0.3"), now=9.0)
     assert out.packets == () and not out.hosts_changed and f.hosts == {}
 
 
 def test_probe_and_gratuitous_arp():
-    f, svc = fabric(), HostService()
+    f, svc = fabric(), ArpProxy()
     out = svc.handle_arp(f, 1, 2, *request(M1, "0.0.0.0", "10.0.0.1"), now=9.0)  # RFC 5227 probe
     assert not out.hosts_changed
     out = svc.handle_arp(f, 1, 2, *request(M1, "10.0.0.1", "10.0.0.1"), now=9.0)  # gratuitous
@@ -85,7 +85,7 @@ def test_probe_and_gratuitous_arp():
 
 
 def test_ipv4_miss_learns_sender_and_asks_for_destination():
-    f, svc = fabric(), HostService()
+    f, svc = fabric(), ArpProxy()
     eth, _ = request(M1, "10.0.0.1", "10.0.0.9")
     out = svc.handle_ipv4(f, 1, 2, eth, Ipv4("10.0.0.1", "10.0.0.9", 1), now=9.0)
     assert out.hosts_changed and f.hosts["10.0.0.1"].port == 2

@@ -1,37 +1,31 @@
 """A restarted controller that adopts the switches' state recomputes exactly that state: no change to send."""
-from controller.compile import compile_baseline, host_pairs
-from controller.compile_te import compile_te
-from controller.intents import IntentRegistry
-from controller.reconcile import diff
-from controller.restore import Readback, adopt_ids, hosts_from_routes, id_hints
-from controller.specs import GROUP_ID_MAX, METER_ID_MAX, TE_GROUP_MIN, FlowSpec, State
-from controller.te_plan import plan
-from controller.tunnels import MPLS_LABEL_MAX, TE_LABEL_MIN, IdAllocator, TunnelPlanner
+from controller.core import Core
+from controller.pipeline import TE_GROUP_MIN
+from controller.restore import PARTS, Readback, hosts_from_routes, id_hints
+from controller.settings import Settings
+from controller.specs import FlowSpec, State
 
+from fakeof import FakeSwitches
 from test_controller_te import fabric_at
 
 MBIT = 1e6
 
 
-class Controller:
-    """The allocators of controller.app and one recomputation, as _reconcile does it."""
+def running_core(fabric, restore_timeout=0.0):
+    """A core whose network is ``fabric``, every switch connected and read back empty."""
+    core = Core(Settings(intent_store="", restore_timeout=restore_timeout), fabric.link_info)
+    core.fabric = fabric
+    for dpid in sorted(fabric.switches):
+        core.switch_connected(dpid, fabric.switches[dpid].ports, 0.0)
+        for part in PARTS:
+            core.readback(dpid, part, [], True, 0.0)
+    return core
 
-    def __init__(self):
-        self.planner = TunnelPlanner()
-        self.group_ids = IdAllocator(1, TE_GROUP_MIN - 1)
-        self.te_labels = IdAllocator(TE_LABEL_MIN, MPLS_LABEL_MAX)
-        self.te_group_ids = IdAllocator(TE_GROUP_MIN, GROUP_ID_MAX)
-        self.te_meter_ids = IdAllocator(1, METER_ID_MAX)
 
-    def desired(self, fabric, intents) -> State:
-        tunnels = self.planner.plan(fabric.adjacency(), host_pairs(fabric))
-        baseline = compile_baseline(fabric.switches, fabric.hosts.values(), tunnels, self.group_ids)
-        specs, _ = compile_te(plan(fabric, intents), self.te_labels, self.te_group_ids, self.te_meter_ids)
-        return State.of([*baseline, *specs])
-
-    def adopt(self, state, fabric):
-        return adopt_ids(id_hints(state, fabric.links), self.planner.labels, self.te_labels, self.group_ids,
-                         self.te_group_ids, self.te_meter_ids)
+def settle(core, switches, now=1.0):
+    batch = core.recompute(now)
+    core.confirm(batch, switches.send_all(batch.changes), True, now)
+    return batch
 
 
 def history():
@@ -43,36 +37,60 @@ def history():
     full = fabric_at(host_bps=40 * MBIT)
     growing = fabric_at(host_bps=40 * MBIT)
     growing.hosts = {}
-    registry = IntentRegistry()
-    before = Controller()
+    core, switches = running_core(growing), FakeSwitches()
     for n, (ip, host) in enumerate(sorted(full.hosts.items(), key=lambda kv: -kv[1].dpid)):
         growing.learn_host(ip, host.mac, host.dpid, host.port)
         if n == 5:
-            registry.create({"src": "10.0.0.16", "dst": "10.0.0.15", "rate_bps": 2 * MBIT})
-            registry.create({"src": "10.0.0.14", "dst": "10.0.0.13", "rate_bps": 1 * MBIT})
-        before.desired(growing, registry.list())
-    registry.create({"src": "10.0.0.1", "dst": "10.0.0.16", "rate_bps": 15 * MBIT, "name": "split"})
-    registry.delete("1")
-    registry.create({"src": "10.0.0.3", "dst": "10.0.0.9", "rate_bps": 3 * MBIT, "match": {"ip_proto": 17}})
-    return full, registry.list(), before.desired(growing, registry.list())
+            core.intents.create({"src": "10.0.0.16", "dst": "10.0.0.15", "rate_bps": 2 * MBIT})
+            core.intents.create({"src": "10.0.0.14", "dst": "10.0.0.13", "rate_bps": 1 * MBIT})
+        settle(core, switches)
+    core.intents.create({"src": "10.0.0.1", "dst": "10.0.0.16", "rate_bps": 15 * MBIT, "name": "split"})
+    core.intents.delete("1")
+    core.intents.create({"src": "10.0.0.3", "dst": "10.0.0.9", "rate_bps": 3 * MBIT, "match": {"ip_proto": 17}})
+    settle(core, switches)
+    assert not switches.errors
+    return full, core.intents.list(), switches.state()
 
 
-def test_a_fresh_controller_that_adopts_the_ids_on_the_switches_recomputes_them_unchanged():
+def restarted(full, intents, on_switches, restore_timeout):
+    """A new core that meets the switches as they are: connected, read back, links rediscovered."""
+    fabric = full.__class__(full.link_info, full.default_capacity_bps)
+    core = Core(Settings(intent_store="", restore_timeout=restore_timeout), full.link_info)
+    core.fabric = fabric
+    core.intents.restore(intents)
+    for dpid in sorted(full.switches):
+        core.switch_connected(dpid, full.switches[dpid].ports, 0.0)
+        held = on_switches.for_dpid(dpid)
+        for part, specs in (("flows", held.flows()), ("groups", held.groups()), ("meters", held.meters())):
+            core.readback(dpid, part, specs, True, 0.0)
+    for (a, pa), (b, pb) in sorted(full.links.items()):
+        core.link_added(a, pa, b, pb, 0.1)
+    return core
+
+
+def test_a_restarted_core_adopts_the_ids_on_the_switches_and_sends_no_change():
     full, intents, on_switches = history()
     assert any(len(g.buckets) > 1 for g in on_switches.groups() if g.group_id >= TE_GROUP_MIN)  # a split intent
 
-    restarted = full.__class__(full.link_info, full.default_capacity_bps)
-    restarted.switches, restarted.links = full.switches, full.links
-    for h in hosts_from_routes(on_switches.flows(), {ip: h.mac for ip, h in full.hosts.items()}):
-        assert restarted.learn_host(h.ip, h.mac, h.dpid, h.port)
-    assert restarted.hosts == full.hosts
+    core = restarted(full, intents, on_switches, restore_timeout=60.0)
+    where = {ip: (h.dpid, h.port) for ip, h in full.hosts.items()}
+    assert {ip: (h.dpid, h.port) for ip, h in core.fabric.hosts.items()} == where  # learned from the routes
+    batch = core.recompute(5.0)  # past the settle time: the restore gate opens
+    assert not core.restoring
+    assert batch.changes == []
 
-    fresh = Controller()
-    assert diff(on_switches, fresh.desired(restarted, intents)) != []  # what adoption is for
 
-    after = Controller()
-    assert after.adopt(on_switches, restarted) > 0
-    assert diff(on_switches, after.desired(restarted, intents)) == []
+def test_without_adopting_the_ids_a_fresh_controller_would_renumber_everything():
+    full, intents, on_switches = history()
+    core = restarted(full, intents, on_switches, restore_timeout=60.0)
+    core.restoring = False  # skip the restore gate, and with it the adoption of ids
+    assert core.recompute(5.0).sends != []
+
+
+def test_hosts_from_routes_are_where_the_routes_deliver():
+    full, _, on_switches = history()
+    found = hosts_from_routes(on_switches.flows(), {ip: h.mac for ip, h in full.hosts.items()})
+    assert {h.ip: h for h in found} == full.hosts
 
 
 def test_ids_of_entries_that_cannot_be_followed_are_not_adopted():

@@ -1,17 +1,18 @@
 """Intents to plan to switch state, checked on a k=4 fat-tree with the fake pipeline of the ECMP tests."""
 import pytest
 
-from controller.compile_te import classifier_priority, compile_te, intent_cookie, meter_for
+from controller.compile_te import classifier_priority, compile_te, meter_for
+from controller.ids import IdSpace
 from controller.intents import IntentRegistry
+from controller.pipeline import OWNER_TE, PRIO_ROUTE, TE_LABEL_MIN, decode_cookie, intent_cookie
 from controller.reconcile import ADD, BARRIER, DELETE, MODIFY, diff
-from controller.specs import (
-    ETH_TYPE_IPV4, ETH_TYPE_MPLS, OWNER_TE, PRIO_ROUTE, FlowSpec, GroupSpec, Output, State,
-)
-from controller.te_plan import allocation_views, link_views, plan, topology_view
+from controller.specs import ETH_TYPE_IPV4, ETH_TYPE_MPLS, FlowSpec, GroupSpec, Output, State
+from controller.te_plan import plan
 from controller.topology import FileHost, LinkInfo
-from controller.tunnels import TE_LABEL_MIN, IdAllocator
+from controller.views import allocation_views, link_views, topology_view
 
-from test_controller_compile import compile_fabric, fat_tree_fabric, walk
+from fakeof import walk
+from test_controller_compile import compile_fabric, fat_tree_fabric
 
 MBIT = 1e6
 
@@ -32,8 +33,7 @@ def intents(*bodies):
 
 
 def compiled(te_plan):
-    specs, shown = compile_te(te_plan, IdAllocator(TE_LABEL_MIN, TE_LABEL_MIN + 999), IdAllocator(1 << 30, (1 << 30) + 99),
-                              IdAllocator(1, 99))
+    specs, shown = compile_te(te_plan, IdSpace())
     return specs, shown
 
 
@@ -51,7 +51,7 @@ def test_one_intent_below_capacity_gets_its_rate_a_meter_and_a_tunnel_to_its_hos
     assert a.routable and a.allocated_bps == pytest.approx(4 * MBIT)
     state = full_state(f, p)
     src, dst = f.hosts["10.0.0.1"], f.hosts["10.0.0.16"]
-    [classifier] = [x for x in state.flows() if x.cookie == intent_cookie(i)]
+    [classifier] = [x for x in state.flows() if x.cookie == intent_cookie(i.id, i.version)]
     assert classifier.dpid == src.dpid and classifier.priority == classifier_priority(i) > PRIO_ROUTE
     assert dict(classifier.match)["in_port"] == src.port
     [meter] = state.meters()
@@ -115,7 +115,7 @@ def test_starved_intent_is_dropped_at_its_ingress():
     p = plan(f, [high, low], headroom=0.1)
     assert [a.allocated_bps for a in p.allocations] == pytest.approx([9 * MBIT, 0], abs=1)
     specs, _ = compiled(p)
-    [drop] = [s for s in specs if isinstance(s, FlowSpec) and s.cookie == intent_cookie(low)]
+    [drop] = [s for s in specs if isinstance(s, FlowSpec) and s.cookie == intent_cookie(low.id, low.version)]
     assert drop.actions == () and drop.goto_table is None and drop.meter_id is None
 
 
@@ -132,15 +132,15 @@ def test_intent_between_hosts_of_one_switch_is_metered_straight_out():
 def test_moving_an_intent_installs_new_tunnels_before_the_group_moves_and_removes_old_ones_after():
     f = fabric_at()
     [i] = intents({"src": "10.0.0.1", "dst": "10.0.0.16", "rate_bps": 4 * MBIT})
-    labels, gids, mids = IdAllocator(TE_LABEL_MIN, TE_LABEL_MIN + 99), IdAllocator(1 << 30, (1 << 30) + 9), IdAllocator(1, 9)
+    ids = IdSpace()
     p1 = plan(f, [i])
-    old = State.of(compile_te(p1, labels, gids, mids)[0])
+    old = State.of(compile_te(p1, ids)[0])
     first = p1.allocations[0].paths[0]
     a, b = first.dpids[1], first.dpids[2]  # an aggregation -> core link of the path
     f.set_port(a, first.hops[1][1], False)
     p2 = plan(f, [i])
     assert all((a, b) not in zip(s.dpids, s.dpids[1:]) for s in p2.allocations[0].paths)
-    new = State.of(compile_te(p2, labels, gids, mids)[0])
+    new = State.of(compile_te(p2, ids)[0])
     phases, cur = [], []
     for c in diff(old, new):
         if c is BARRIER:
@@ -155,16 +155,19 @@ def test_moving_an_intent_installs_new_tunnels_before_the_group_moves_and_remove
 
 def test_deleting_every_intent_releases_its_ids():
     f = fabric_at()
-    labels, gids, mids = IdAllocator(TE_LABEL_MIN, TE_LABEL_MIN + 99), IdAllocator(1 << 30, (1 << 30) + 9), IdAllocator(1, 9)
-    compile_te(plan(f, intents({"src": "10.0.0.1", "dst": "10.0.0.16", "rate_bps": MBIT})), labels, gids, mids)
-    assert compile_te(plan(f, []), labels, gids, mids) == ([], {})
-    assert "1" not in gids and "1" not in mids
+    ids = IdSpace()
+    compile_te(plan(f, intents({"src": "10.0.0.1", "dst": "10.0.0.16", "rate_bps": MBIT})), ids)
+    assert "1" in ids.te_groups and "1" in ids.te_meters and len(ids.te_labels._ids) > 0
+    assert compile_te(plan(f, []), ids) == ([], {})
+    assert "1" not in ids.te_groups and "1" not in ids.te_meters and len(ids.te_labels._ids) == 0
 
 
 def test_cookies_carry_owner_intent_and_version():
     [i] = intents({"src": "10.0.0.1", "dst": "10.0.0.16", "rate_bps": MBIT})
-    c = intent_cookie(i)
+    c = intent_cookie(i.id, i.version)
     assert (c >> 48) & 0xFF == OWNER_TE and (c >> 20) & 0xFFFFFF == 1 and c & 0xFFFFF == 1
+    decoded = decode_cookie(c)
+    assert (decoded.owner, decoded.intent, decoded.version) == (OWNER_TE, i.id, i.version)
 
 
 def test_meter_burst_is_a_fraction_of_a_second_but_at_least_a_few_frames():

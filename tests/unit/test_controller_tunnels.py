@@ -1,6 +1,8 @@
 import pytest
 
-from controller.tunnels import MPLS_LABEL_MIN, IdAllocator, TunnelPlanner, equal_cost_paths
+from controller.ids import IdAllocator
+from controller.pipeline import ECMP_LABELS, MPLS_LABEL_MIN
+from controller.tunnels import TunnelPlanner, equal_cost_paths
 
 
 def fat_tree_k4_adjacency():
@@ -46,7 +48,7 @@ def test_unreachable_or_unknown_gives_no_paths():
 
 def test_labels_are_unique_and_stable_when_an_unrelated_path_breaks():
     adj = fat_tree_k4_adjacency()
-    planner = TunnelPlanner()
+    planner = TunnelPlanner(IdAllocator(*ECMP_LABELS))
     pairs = [(0x3001, 0x3007), (0x3007, 0x3001), (0x3001, 0x3002)]
     first = planner.plan(adj, pairs)
     labels = [t.label for ts in first.values() for t in ts]
@@ -65,7 +67,7 @@ def test_labels_are_unique_and_stable_when_an_unrelated_path_breaks():
 
 
 def test_tunnel_properties():
-    (t,) = TunnelPlanner().plan({(1, 2): 5, (2, 3): 6}, [(1, 3)])[(1, 3)]
+    (t,) = TunnelPlanner(IdAllocator(*ECMP_LABELS)).plan({(1, 2): 5, (2, 3): 6}, [(1, 3)])[(1, 3)]
     assert (t.ingress, t.first_port, t.transit, t.egress, t.dpids) == (1, 5, ((2, 6),), 3, (1, 2, 3))
 
 

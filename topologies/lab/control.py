@@ -1,22 +1,27 @@
-"""A lab on this machine: a real ``ryu-manager`` running controller.app plus a Mininet network of it.
+"""The controller and the network of a lab: ``te-controller`` as a subprocess, a Mininet network of it,
+the machine lock that makes labs take turns, and the measurements file.
 
-Used by the e2e tests (tests/e2e), the benchmarks and the demo.  Everything it
-starts it stops by pid, or by the names of the bridges it created; it never
+Everything it starts it stops by pid, or by the names of the bridges it created; it never
 runs ``mn -c`` (which would kill every ryu-manager and bridge on the machine).
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass, field
+from contextlib import contextmanager
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-RYU_MANAGER = REPO / ".venv" / "bin" / "ryu-manager"
+from .switches import bridges, dump_switches, stale_interfaces
+
+REPO = Path(__file__).resolve().parents[2]
+TE_CONTROLLER = REPO / ".venv" / "bin" / "te-controller"
+RESULTS = REPO / "results" / "e2e"
+MEASUREMENTS = RESULTS / "measurements.jsonl"
 
 
 # Lines in the controller log that fail a test: OpenFlow errors from a switch, tracebacks.
@@ -31,8 +36,8 @@ def environment_problem() -> str | None:
         subprocess.run(["ovs-vsctl", "--timeout=5", "show"], check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError) as exc:
         return f"Open vSwitch is not running (`ovs-vsctl show` failed: {exc}); run scripts/setup.sh"
-    if not RYU_MANAGER.exists():
-        return f"{RYU_MANAGER} is missing; run scripts/setup.sh"
+    if not TE_CONTROLLER.exists():
+        return f"{TE_CONTROLLER} is missing; run scripts/setup.sh"
     try:
         import mininet.net  # noqa: F401
     except ImportError as exc:
@@ -46,13 +51,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Controller:
-    """``ryu-manager --observe-links ... controller.app`` as a subprocess with its log in ``artifacts``."""
+def listening(host: str, port: int) -> bool:
+    """Whether a TCP socket listens on ``host:port`` (from ``ss``, without connecting)."""
+    out = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout
+    return any(line.split()[3] == f"{host}:{port}" for line in out.splitlines() if len(line.split()) > 3)
 
-    def __init__(self, artifacts: Path, topology_file: Path | None = None, **options):
+
+def record(test: str, metric: str, value: float, unit: str, **extra) -> None:
+    """Append one measurement to results/e2e/measurements.jsonl (and print it for ``pytest -s``)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    row = dict(test=test, metric=metric, value=round(value, 4), unit=unit, time=time.time(), **extra)
+    with open(MEASUREMENTS, "a") as f:
+        f.write(json.dumps(row) + "\n")
+    print(f"\n[measure] {test}: {metric} = {value:.3f} {unit} {extra if extra else ''}")
+
+
+class Controller:
+    """``te-controller --config-file artifacts/te.conf`` as a subprocess with its log in ``artifacts``.
+
+    Everything it listens on is in the config file, on 127.0.0.1 as in the documented launch.
+    """
+
+    def __init__(self, artifacts: Path, topology_file: Path | None = None, tls: dict | None = None, apps=(),
+                 **options):
         """``options`` go to the ``[te]`` section. Without ``intent_store`` the controller gets a fresh,
         empty store of its own, ``artifacts/intents.sqlite3`` (never the system default); pass one to
-        share it (a restart with :meth:`restart` keeps it either way)."""
+        share it (a restart with :meth:`restart` keeps it either way). ``tls``
+        (``{"privkey", "cert", "ca_certs"}`` file paths) makes OpenFlow listen with TLS only; ``apps``
+        are more Ryu apps to run beside it (e.g. ``ryu.app.ofctl_rest``)."""
         self.artifacts = artifacts
         self.port = free_port()
         self.api_port = free_port()
@@ -64,16 +90,25 @@ class Controller:
                 leftover.unlink(missing_ok=True)
             options["intent_store"] = store
         self.intent_store = Path(options["intent_store"]) if options["intent_store"] else None
+        self.token = options.get("rest_token") or None
+        self.tls = tls
+        self.apps = list(apps)
+        ryu = {"observe_links": "true", "ofp_listen_host": "127.0.0.1", "wsapi_host": "127.0.0.1",
+               "wsapi_port": self.api_port}
+        if tls:  # then Ryu listens with TLS only
+            ryu |= {"ofp_ssl_listen_port": self.port, "ctl_privkey": tls["privkey"], "ctl_cert": tls["cert"],
+                    "ca_certs": tls["ca_certs"]}
+        else:
+            ryu |= {"ofp_tcp_listen_port": self.port}
         conf = {"topology_file": str(topology_file or ""), "stats_interval": 5.0} | options
-        self.conf_path.write_text("[te]\n" + "".join(f"{k} = {v}\n" for k, v in conf.items()))
+        self.conf_path.write_text("[DEFAULT]\n" + "".join(f"{k} = {v}\n" for k, v in ryu.items()) +
+                                  "\n[te]\n" + "".join(f"{k} = {v}\n" for k, v in conf.items()))
         self.proc: subprocess.Popen | None = None
         self.started_at: float | None = None
 
     @property
     def command(self) -> list:
-        return [str(RYU_MANAGER), "--observe-links", "--ofp-listen-host", "127.0.0.1",
-                "--ofp-tcp-listen-port", str(self.port), "--wsapi-host", "127.0.0.1", "--wsapi-port",
-                str(self.api_port), "--config-file", str(self.conf_path), "controller.app"]
+        return [str(TE_CONTROLLER), "--config-file", str(self.conf_path), *self.apps]
 
     @property
     def api_url(self) -> str:
@@ -90,18 +125,19 @@ class Controller:
         waiting = [self.port, self.api_port]
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"ryu-manager exited with {self.proc.returncode}; log: {self.log_path}")
-            try:
-                with socket.create_connection(("127.0.0.1", waiting[0]), timeout=0.2):
-                    waiting.pop(0)
-                    if not waiting:
-                        return
-            except OSError:
+                raise RuntimeError(f"te-controller exited with {self.proc.returncode}; log: {self.log_path}")
+            # Looked up, not connected to: a probe on the OpenFlow port would look like a switch (or,
+            # with TLS, a failed handshake in the log).
+            if listening("127.0.0.1", waiting[0]):
+                waiting.pop(0)
+                if not waiting:
+                    return
+            else:
                 time.sleep(0.1)
-        raise RuntimeError(f"ryu-manager did not listen on port {waiting[0]} within {timeout} s")
+        raise RuntimeError(f"te-controller did not listen on port {waiting[0]} within {timeout} s")
 
     def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM (SIGINT can hang ryu-manager), then SIGKILL after ``timeout``."""
+        """SIGTERM (SIGINT can hang Ryu's manager), then SIGKILL after ``timeout``."""
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(signal.SIGTERM)
@@ -154,81 +190,6 @@ def machine_lock(timeout: float = 900.0):
             time.sleep(0.5)
 
 
-def ofctl(*args) -> str:
-    return subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", *args], capture_output=True, text=True, timeout=30).stdout
-
-
-def stale_interfaces(switch_names) -> list:
-    """Root-namespace interfaces named like ports of ``switch_names`` (left by a network that died)."""
-    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
-    names = [line.split(": ")[1].split("@")[0] for line in out.splitlines() if ": " in line]
-    return sorted(n for n in names if n.split("-eth")[0] in switch_names and "-eth" in n)
-
-
-def bridges() -> set:
-    out = subprocess.run(["ovs-vsctl", "--timeout=10", "list-br"], capture_output=True, text=True).stdout
-    return set(out.split())
-
-
-def dump_switches(names, dest: Path) -> None:
-    """Flows, groups, meters and port counters of every bridge in ``names``, one file each."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in sorted(names):
-        parts = []
-        for what in ("dump-flows", "dump-groups", "dump-meters", "dump-ports"):
-            parts.append(f"### ovs-ofctl -O OpenFlow13 {what} {name}\n{ofctl(what, name)}")
-        (dest / f"{name}.txt").write_text("\n".join(parts))
-
-
-@dataclass
-class Pingall:
-    ok: int
-    total: int
-    failed: list = field(default_factory=list)
-
-    @property
-    def loss(self) -> float:
-        return 1.0 - self.ok / self.total if self.total else 1.0
-
-
-def parallel_pingall(net, timeout_s: int = 1) -> Pingall:
-    """Every host pings every other host once, all at the same time; a round takes about ``timeout_s``.
-
-    Mininet's own pingAll() is sequential: with unreachable pairs it takes a timeout per pair.
-    """
-    hosts = net.hosts
-    for h in hosts:
-        script = " ".join(
-            f"(ping -c1 -W{timeout_s} {o.IP()} >/dev/null 2>&1 && echo OK {o.name} || echo FAIL {o.name}) &"
-            for o in hosts if o is not h)
-        h.sendCmd(script + " wait")
-    ok, failed = 0, []
-    for h in hosts:
-        for line in h.waitOutput().splitlines():
-            parts = line.split()
-            if len(parts) == 2 and parts[0] == "OK":
-                ok += 1
-            elif len(parts) == 2 and parts[0] == "FAIL":
-                failed.append((h.name, parts[1]))
-    n = len(hosts)
-    return Pingall(ok, n * (n - 1), failed)
-
-
-def wait_full_reachability(net, deadline_s: float) -> tuple:
-    """Repeat parallel pingall rounds until one has no loss; returns (time of success, rounds)."""
-    end = time.monotonic() + deadline_s
-    rounds = []
-    while True:
-        result = parallel_pingall(net)
-        rounds.append(result)
-        if result.loss == 0:
-            return time.monotonic(), rounds
-        if time.monotonic() > end:
-            raise AssertionError(f"no full reachability within {deadline_s} s; last round lost "
-                                 f"{len(result.failed)}/{result.total}: {result.failed[:10]}")
-        time.sleep(0.2)
-
-
 class Setup:
     """A running controller plus a Mininet network connected to it."""
 
@@ -262,9 +223,17 @@ class Setup:
         self.controller = Controller(self.artifacts, topo_file, **self.controller_options)
         self.controller.start()
         self.bridge_names = names  # from here on these bridges are ours to delete
-        self.net = start_network(self.topo, controller_port=self.controller.port)
+        self.net = start_network(self.topo, controller_port=self.controller.port,
+                                 protocol="ssl" if self.controller.tls else "tcp")
         self.network_started_at = time.monotonic()
         return self
+
+    @property
+    def api(self):
+        """The REST API of the lab's controller (:class:`topologies.lab.api.Api`)."""
+        from .api import Api
+
+        return Api(self.controller.api_url, token=self.controller.token)
 
     def dump(self, dest: Path | None = None) -> None:
         dump_switches(self.bridge_names & bridges(), dest or self.artifacts / "switches")
@@ -297,3 +266,18 @@ class Setup:
             self._lock.close()
             self._lock = None
         return problems
+
+
+@contextmanager
+def running(setup):
+    """Start ``setup`` for a benchmark; stop it on the way out and fail on controller log errors or leftovers."""
+    try:
+        setup.start()
+        yield setup
+        problems = setup.controller.log_problems()
+        if problems:
+            raise RuntimeError(f"controller log {setup.controller.log_path}: {problems[:5]}")
+    finally:
+        leftovers = setup.stop()
+    if leftovers:
+        raise RuntimeError(f"left behind: {leftovers}")

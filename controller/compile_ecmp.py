@@ -1,4 +1,4 @@
-"""Translate the known network into desired switch state (the ECMP baseline).
+"""The ECMP baseline: the desired switch state that connects every pair of known hosts.
 
 Pipeline on every switch::
 
@@ -15,19 +15,15 @@ Pipeline on every switch::
 """
 from __future__ import annotations
 
-from .specs import (
-    ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, GROUP_SELECT, OWNER_ECMP,
-    PRIO_CONTROL, PRIO_DEFAULT, PRIO_MISS, PRIO_NOISE, PRIO_ROUTE, PRIO_TUNNEL, TABLE_FABRIC, TABLE_ROUTE,
-    Bucket, FlowSpec, GroupSpec, Output, PopMpls, PushMpls, SetField, State, ToController, ToGroup, cookie, match,
+from .pipeline import (
+    COOKIE_CONTROL, COOKIE_ROUTE, PRIO_CONTROL, PRIO_DEFAULT, PRIO_MISS, PRIO_NOISE, PRIO_ROUTE, TABLE_FABRIC,
+    TABLE_ROUTE,
 )
-
-KIND_CONTROL = 1
-KIND_ROUTE = 2
-KIND_TUNNEL = 3
-
-COOKIE_CONTROL = cookie(OWNER_ECMP, KIND_CONTROL)
-COOKIE_ROUTE = cookie(OWNER_ECMP, KIND_ROUTE)
-COOKIE_TUNNEL = cookie(OWNER_ECMP, KIND_TUNNEL)
+from .specs import (
+    ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, GROUP_SELECT, FlowSpec, GroupSpec, Output, State, ToController, ToGroup,
+    match,
+)
+from .tunnels import tunnel_bucket, tunnel_flows
 
 NO_BUFFER = 0xFFFF  # OFPCML_NO_BUFFER: the whole packet comes to the controller
 IPV4_PROBE_LEN = 128  # headers are enough to learn the sender and the destination
@@ -47,22 +43,6 @@ def control_flows(dpid: int) -> list:
         FlowSpec(dpid, TABLE_ROUTE, PRIO_NOISE, match(ipv4_dst="255.255.255.255", **ipv4), cookie=COOKIE_CONTROL),
         FlowSpec(dpid, TABLE_ROUTE, PRIO_MISS, match(), (ToController(IPV4_PROBE_LEN),), cookie=COOKIE_CONTROL),
     ]
-
-
-def tunnel_flows(tunnel, flow_cookie: int = COOKIE_TUNNEL) -> list:
-    """Label switching on the transit switches and the pop on the egress switch of one tunnel."""
-    label = match(eth_type=ETH_TYPE_MPLS, mpls_label=tunnel.label)
-    flows = [
-        FlowSpec(dpid, TABLE_FABRIC, PRIO_TUNNEL, label, (Output(port),), cookie=flow_cookie)
-        for dpid, port in tunnel.transit
-    ]
-    flows.append(FlowSpec(tunnel.egress, TABLE_FABRIC, PRIO_TUNNEL, label, (PopMpls(ETH_TYPE_IPV4),),
-                          goto_table=TABLE_ROUTE, cookie=flow_cookie))
-    return flows
-
-
-def tunnel_bucket(tunnel, weight: int = 1) -> Bucket:
-    return Bucket((PushMpls(ETH_TYPE_MPLS), SetField("mpls_label", tunnel.label), Output(tunnel.first_port)), weight)
 
 
 def host_pairs(fabric) -> set:

@@ -1,10 +1,10 @@
-"""The harness itself: teardown leaves nothing behind, failures keep evidence, log errors are caught."""
+"""The lab itself: teardown leaves nothing behind, failures keep evidence, log errors are caught."""
 import os
 import signal
 
 import networkx as nx
 
-import harness
+from topologies import lab
 from topologies.base import GraphTopo, add_hosts
 
 
@@ -31,13 +31,13 @@ def _alive(pid):
 
 
 def test_teardown_removes_bridges_hosts_and_controller(artifacts):
-    setup = harness.Setup("teardown", TriangleTopo(), artifacts)
+    setup = lab.Setup("teardown", TriangleTopo(), artifacts)
     try:
         setup.start()
-        harness.wait_full_reachability(setup.net, deadline_s=30)
+        lab.wait_full_reachability(setup.net, deadline_s=30)
         controller_pid = setup.controller.proc.pid
         host_pids = [h.pid for h in setup.net.hosts]
-        assert setup.bridge_names <= harness.bridges()
+        assert setup.bridge_names <= lab.bridges()
         # Evidence a failing test would keep.
         setup.dump()
         dump = (artifacts / "switches" / "t1.txt").read_text()
@@ -45,16 +45,16 @@ def test_teardown_removes_bridges_hosts_and_controller(artifacts):
     finally:
         problems = setup.stop()
     assert problems == []
-    assert not (setup.bridge_names & harness.bridges())
+    assert not (setup.bridge_names & lab.bridges())
     assert not _alive(controller_pid)
     assert not any(_alive(p) for p in host_pids)
-    assert harness.stale_interfaces(setup.bridge_names) == []
+    assert lab.stale_interfaces(setup.bridge_names) == []
     assert setup.controller.log_problems() == []
     assert "te: reconciled" in setup.controller.log()
 
 
 def test_controller_stop_escalates_to_sigkill(artifacts, monkeypatch):
-    c = harness.Controller(artifacts)
+    c = lab.Controller(artifacts)
     c.start()
     # A controller that ignores SIGTERM is killed after the timeout.
     real_send_signal = c.proc.send_signal
@@ -68,7 +68,7 @@ def test_controller_stop_escalates_to_sigkill(artifacts, monkeypatch):
 
 
 def test_log_scan_finds_openflow_errors_and_tracebacks(tmp_path):
-    c = harness.Controller(tmp_path)
+    c = lab.Controller(tmp_path)
     c.log_path.write_text("te: reconciled in 3 ms\n"
                           "te: OFPErrorMsg from 0000000000000001: type=OFPET_BAD_ACTION code=...\n"
                           "Traceback (most recent call last):\n"

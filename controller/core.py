@@ -1,0 +1,509 @@
+"""The controller's decisions, with no Ryu: from network events to the switch changes that follow.
+
+:class:`Core` owns everything the controller knows and decides: the fabric (switches, links,
+hosts), the ARP proxy, the intents, the id space, the TE plan, the state installed on the
+switches and the gate that keeps a restarted controller from judging a half-rediscovered
+network. Its event methods take the time (``now``, monotonic seconds) and return a
+:class:`Reaction` (packets to send, whether to recompute, when to look again);
+:meth:`Core.recompute` returns a :class:`Batch` of ordered changes with barrier points, and
+:meth:`Core.confirm` takes back what was sent and whether the switches confirmed it.
+The Ryu application (:mod:`controller.app`) only decodes events, calls these and sends.
+
+Control-plane faults leave the data plane alone: a switch whose OpenFlow connection drops
+keeps its links, hosts and rules in the view (it still forwards, in fail-mode secure) for
+``switch_hold_time`` seconds; only port status, LLDP link loss between connected switches or
+the end of that hold turn it into a topology change. When it reconnects, what it holds is
+read back and whatever it lost is installed again, hosts included (learned ones, and those
+the topology file places on a port), without any host having to send a packet.
+
+Examples
+--------
+Two switches, one link, a host on each; the core installs the ECMP baseline once both are
+read back and the link is seen:
+
+>>> from controller.settings import Settings
+>>> core = Core(Settings(intent_store="", restore_timeout=0))
+>>> for dpid in (1, 2):
+...     _ = core.switch_connected(dpid, [1, 2], now=0.0)
+...     for part in PARTS:
+...         _ = core.readback(dpid, part, [], True, now=0.0)
+>>> _ = core.link_added(1, 1, 2, 1, now=0.1); _ = core.link_added(2, 1, 1, 1, now=0.1)
+>>> _ = core.fabric.learn_host("10.0.0.1", "00:00:00:00:00:01", 1, 2)
+>>> _ = core.fabric.learn_host("10.0.0.2", "00:00:00:00:00:02", 2, 2)
+>>> batch = core.recompute(now=0.2)
+>>> len(batch.sends), batch.barriers
+(22, 3)
+>>> core.confirm(batch, batch.sends, confirmed=True, now=0.3)
+>>> core.recompute(now=0.4).sends  # nothing left to do
+[]
+"""
+from __future__ import annotations
+
+import logging
+import time  # only for what operators are shown (solve duration, Unix times); decisions take ``now``
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .compile_ecmp import compile_baseline, host_pairs
+from .compile_te import compile_te
+from .hosts import ArpProxy, PacketOut
+from .ids import IdSpace
+from .intents import IntentRegistry
+from .metrics import TECollector, render
+from .packets import ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_LLDP, parse_arp, parse_ethernet, parse_ipv4
+from .reconcile import BARRIER, apply, diff
+from .restore import PARTS, Readback, hosts_from_routes, id_hints  # noqa: F401  (PARTS: the doctest)
+from .specs import State
+from .stats import ByteRates
+from .store import IntentStore, StoreError
+from .te_plan import Plan, inputs_key, plan
+from .topology import Fabric, read_link_info
+from .tunnels import TunnelPlanner
+from .views import allocation_views, link_views, topology_view
+
+LOG = logging.getLogger("controller.core")
+
+RECHECK_S = 0.25  # how soon to look again while switches are being read back or settle
+
+
+class SetupError(Exception):
+    """The controller cannot start with this configuration; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """What an event asks of the Ryu side."""
+
+    packets: tuple = ()  # PacketOut to send now
+    held: tuple = ()  # PacketOut to send once the next recomputation is on the switches
+    recompute: bool = False  # the desired state may have changed
+    recheck_at: float | None = None  # call recompute again at this time (monotonic s)
+
+
+NOTHING = Reaction()
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One recomputation's changes, in order, with :data:`controller.reconcile.BARRIER` markers.
+
+    The sender sends each change to its switch and, at every barrier, waits until every switch
+    touched since the previous barrier confirmed one, then hands :meth:`Core.confirm` the
+    changes it did send.
+    """
+
+    changes: list = field(default_factory=list)
+    recheck_after: float | None = None  # seconds: recompute again then even without events
+    held: frozenset = frozenset()  # switches left alone this time
+    pending_on_held: bool = False  # held switches lack some of the desired state
+
+    @property
+    def sends(self) -> list:
+        """The changes without the barriers."""
+        return [c for c in self.changes if c is not BARRIER]
+
+    @property
+    def barriers(self) -> int:
+        return sum(1 for c in self.changes if c is BARRIER)
+
+
+class Core:
+    """Everything the controller knows and decides (see the module docstring).
+
+    Parameters
+    ----------
+    settings : controller.settings.Settings
+    link_info : controller.topology.LinkInfo, optional
+        The topology file, read (:meth:`open` reads it from ``settings.topology_file``).
+    store : controller.store.IntentStore, optional
+        Where accepted intents are written before they are taken; None keeps them in memory.
+    now : float
+        Monotonic time of the start.
+    wake : callable, optional
+        Called (with no argument) when a change from outside an event (the REST API) wants a
+        recomputation.
+    """
+
+    def __init__(self, settings, link_info=None, store=None, now: float = 0.0, wake=None):
+        self.settings = settings
+        self.fabric = Fabric(link_info, settings.default_capacity_bps)
+        self.arp = ArpProxy(settings.arp_settle_seconds, settings.arp_flood_interval)
+        self.ids = IdSpace()
+        self.planner = TunnelPlanner(self.ids.ecmp_labels, settings.max_paths)
+        self.store = store
+        self.intents = IntentRegistry(lambda: self.fabric.hosts.keys() | self.fabric.link_info.hosts.keys(),
+                                      persist=store.apply if store is not None else None)
+        self.wake = wake or (lambda: None)
+        self.started_at = now
+        self.installed = State()  # what the switches hold, as far as we know
+        self.connected: set = set()  # switches with a live OpenFlow connection
+        self.disconnected: dict = {}  # dpid -> when its connection dropped (held in the view)
+        self.reading: dict = {}  # dpid -> Readback of a switch whose state is being read back
+        self.kept: set = set()  # switches that came back holding our entries and may not be settled yet
+        self.restoring = True  # until the network is back after a start (see _restore_done)
+        self.te_plan = Plan(objective=settings.te_objective, headroom=settings.te_headroom)
+        self.te_key = None  # inputs of te_plan (intents generation, links, hosts)
+        self.te_due = False  # the periodic re-solve is due
+        self.te_solve_seconds = None
+        self.te_shown: dict = {}  # intent id -> [(PathShare, label, weight)] as compiled
+        self.te_times: dict = {}  # intent id -> (signature, computed_at, installed_at)
+        self.last_install: dict = {}  # what the last reconcile sent and how long it took
+        self.port_rates = ByteRates()  # (dpid, port) -> transmitted bit/s
+        self.meter_rates = ByteRates()  # (dpid, meter id) -> bit/s the meter let through
+        self.counters: Counter = Counter()
+        self.collector = TECollector(self.metrics_snapshot)
+
+    @classmethod
+    def open(cls, settings, now: float = 0.0, wake=None) -> "Core":
+        """A core for ``settings``: reads the topology file, opens the intent store and restores its intents.
+
+        Raises
+        ------
+        SetupError
+            A topology file or intent store that cannot be used, in one line.
+        """
+        try:
+            link_info = read_link_info(settings.topology_file) if settings.topology_file else None
+        except (OSError, ValueError) as exc:
+            raise SetupError(f"topology_file: {exc}") from None
+        store = None
+        if settings.intent_store:
+            try:
+                store = IntentStore(settings.intent_store)
+            except StoreError as exc:
+                raise SetupError(str(exc)) from None
+        core = cls(settings, link_info, store, now, wake)
+        if store is None:
+            LOG.info("te: no intent_store: intents are kept in memory only")
+            return core
+        try:
+            core.intents.restore(store.load(), store.next_id())
+        except StoreError as exc:
+            store.close()
+            raise SetupError(str(exc)) from None
+        LOG.info("te: restored %d intents from %s (next id %d)", len(core.intents), store.path, core.intents.next_id)
+        if store.warning:
+            LOG.warning("te: %s", store.warning)
+        return core
+
+    def close(self) -> None:
+        """Release the intent store."""
+        if self.store is not None:
+            self.store.close()
+
+    # --- switches ------------------------------------------------------------------------
+    def switch_connected(self, dpid: int, live_ports, now: float) -> Reaction:
+        """A switch (re)connected; the caller sends it the read-back requests next.
+
+        Nothing is sent to it until its read-back is complete (:meth:`readback`).
+        """
+        self.connected.add(dpid)
+        back_in_time = self.disconnected.pop(dpid, None) is not None
+        self.installed = self.installed.without_dpid(dpid)
+        self.reading[dpid] = Readback()
+        self.kept.discard(dpid)
+        self.fabric.add_switch(dpid, live_ports, now)
+        placed = self.fabric.place_file_hosts(dpid)
+        LOG.info("te: switch %016x connected with %d live ports%s%s", dpid, len(self.fabric.host_ports(dpid)),
+                 " (back within its hold time: links and hosts kept)" if back_in_time else "",
+                 f"; {placed} hosts placed from the topology file" if placed else "")
+        return Reaction(recompute=True)
+
+    def switch_disconnected(self, dpid: int, now: float) -> Reaction:
+        """A switch's OpenFlow connection dropped: keep it in the view for ``switch_hold_time``."""
+        if dpid not in self.connected:
+            return NOTHING
+        self.connected.discard(dpid)
+        self.reading.pop(dpid, None)
+        self.kept.discard(dpid)
+        self.port_rates.forget(dpid)
+        self.meter_rates.forget(dpid)
+        hold = self.settings.switch_hold_time
+        self.disconnected[dpid] = now
+        LOG.info("te: switch %016x disconnected; kept in the view (links, hosts, rules) for %.1f s", dpid, hold)
+        return Reaction(recompute=True, recheck_at=now + hold)
+
+    def readback(self, dpid: int, part: str, specs, last: bool, now: float) -> Reaction:
+        """Specs of one ``part`` (:data:`controller.restore.PARTS`) read back from switch ``dpid``;
+        ``last`` when its final reply came.
+
+        Once every part is in, they are the installed state of the switch; a switch that kept our
+        entries is left alone until its links are rediscovered, and hosts its routes deliver to
+        are learned.
+        """
+        readback = self.reading.get(dpid)
+        if readback is None or not readback.add(part, specs, last):
+            return NOTHING  # an answer for a connection that is gone, or more to come
+        del self.reading[dpid]
+        state = State.of(readback.specs)
+        self.installed = self.installed.replace_dpid(dpid, state)
+        macs = {ip: h.mac for ip, h in self.fabric.link_info.hosts.items() if h.mac}
+        hosts = [h for h in hosts_from_routes(state.flows(), macs)
+                 if h.ip not in self.fabric.hosts and self.fabric.learn_host(h.ip, h.mac, h.dpid, h.port)]
+        if len(state):
+            self.kept.add(dpid)
+        LOG.info("te: switch %016x holds %d flows, %d groups, %d meters of ours; %d hosts learned from its routes",
+                 dpid, len(state.flows()), len(state.groups()), len(state.meters()), len(hosts))
+        return Reaction(recompute=True)
+
+    def readback_timed_out(self, dpid: int, now: float) -> bool:
+        """The read-back of ``dpid`` did not complete in time: True if the caller should clear the switch."""
+        if dpid not in self.reading:
+            return False
+        LOG.warning("te: switch %016x did not report its flows, groups and meters within %.1f s; clearing it "
+                    "instead", dpid, self.settings.barrier_timeout)
+        del self.reading[dpid]
+        return True
+
+    def port_changed(self, dpid: int, port: int, live: bool, now: float) -> Reaction:
+        if dpid not in self.connected or not self.fabric.set_port(dpid, port, live):
+            return NOTHING
+        LOG.info("te: port %016x:%d %s", dpid, port, "up" if live else "down")
+        if live:
+            self.fabric.place_file_hosts(dpid)
+        return Reaction(recompute=True)
+
+    def link_added(self, src: int, src_port: int, dst: int, dst_port: int, now: float) -> Reaction:
+        if not self.fabric.add_link(src, src_port, dst, dst_port):
+            return NOTHING
+        LOG.info("te: link %016x:%d -> %016x:%d up", src, src_port, dst, dst_port)
+        return Reaction(recompute=True)
+
+    def link_removed(self, src: int, src_port: int, dst: int, dst_port: int, now: float) -> Reaction:
+        """LLDP lost a link. Links of a switch whose connection dropped are kept: discovery stops there
+        because the controller cannot reach the switch, not because the link is down."""
+        if src in self.disconnected or dst in self.disconnected:
+            return NOTHING
+        if not self.fabric.remove_link(src, src_port):
+            return NOTHING
+        LOG.info("te: link %016x:%d -> %016x:%d down", src, src_port, dst, dst_port)
+        return Reaction(recompute=True)
+
+    # --- packets and counters --------------------------------------------------------------
+    def packet_in(self, dpid: int, in_port: int, data: bytes, now: float) -> Reaction:
+        """An ARP or IPv4 packet the switch sent up: learn its sender, answer or probe."""
+        self.counters["packet_in"] += 1
+        eth = parse_ethernet(data)
+        if eth is None:
+            return NOTHING
+        outcome = None
+        if eth.ethertype == ETH_TYPE_LLDP:
+            self.counters["packet_in_lldp"] += 1  # Ryu's discovery handles these
+        elif eth.ethertype == ETH_TYPE_ARP:
+            self.counters["packet_in_arp"] += 1
+            arp = parse_arp(eth.payload)
+            if arp is not None:
+                outcome = self.arp.handle_arp(self.fabric, dpid, in_port, eth, arp, now)
+        elif eth.ethertype == ETH_TYPE_IPV4:
+            self.counters["packet_in_ipv4"] += 1
+            ip = parse_ipv4(eth.payload)
+            if ip is not None:
+                outcome = self.arp.handle_ipv4(self.fabric, dpid, in_port, eth, ip, now)
+        else:
+            self.counters["packet_in_other"] += 1
+        if outcome is None:
+            return NOTHING
+        if outcome.hosts_changed:
+            # Answer once the forwarding for the new host is on the switches: a host sends its first
+            # packet right after the ARP answer, and it must not race the rules.
+            return Reaction(held=outcome.packets, recompute=True)
+        return Reaction(packets=outcome.packets)
+
+    def port_counters(self, dpid: int, samples, now: float) -> None:
+        """``samples``: ``(port, tx_bytes)`` of a port stats reply."""
+        for port, tx_bytes in samples:
+            self.port_rates.update((dpid, port), tx_bytes, now)
+
+    def meter_counters(self, dpid: int, samples, complete: bool, now: float) -> None:
+        """``samples``: ``(meter_id, bytes it let through)`` of a meter stats reply."""
+        for meter_id, passed in samples:
+            self.meter_rates.update((dpid, meter_id), passed, now)
+        if complete:
+            self.meter_rates.retain(dpid, [(dpid, m.meter_id) for m in self.installed.for_dpid(dpid).meters()])
+
+    def te_timer(self) -> Reaction:
+        """The periodic re-solve is due."""
+        self.te_due = True
+        return Reaction(recompute=True)
+
+    def intents_changed(self) -> None:
+        """Called by the REST API after every accepted change (the registry has stored it already)."""
+        LOG.info("te: intents changed (generation %d, %d intents)", self.intents.generation, len(self.intents))
+        self.wake()
+
+    # --- recomputation --------------------------------------------------------------------
+    def recompute(self, now: float) -> Batch:
+        """The changes that bring the switches to what the network and the intents call for now."""
+        self._forget_lost_switches(now)
+        if self.restoring:
+            if self._restore_done(now):
+                self.restoring = False
+                self._finish_restore(now)
+            elif self.kept or self.reading:
+                # Rules kept across a restart must not be judged by a half-rediscovered network (a missing
+                # link or host would delete what carries traffic), nor get ids handed out meanwhile.
+                return Batch(recheck_after=RECHECK_S)
+        self._solve_te_if_needed(now)
+        switches = set(self.fabric.switches)  # a held switch still forwards: keep routing through it
+        tunnels = self.planner.plan(self.fabric.adjacency(), host_pairs(self.fabric))
+        baseline = compile_baseline(switches, self.fabric.hosts.values(), tunnels, self.ids.ecmp_groups)
+        te_specs, self.te_shown = compile_te(self.te_plan, self.ids, self.settings.te_wcmp_budget,
+                                             self.settings.te_meter_burst_ms)
+        self._note_computed()
+        desired = State.of([*baseline, *(spec for spec in te_specs if spec.dpid in switches)])
+        held = self._held(now)
+        changes = diff(_without(self.installed, held), _without(desired, held))
+        pending_on_held = bool(held) and bool(diff(_only(self.installed, held), _only(desired, held)))
+        return Batch(changes, self._recheck_after(now), frozenset(held), pending_on_held)
+
+    def confirm(self, batch: Batch, sent, confirmed: bool, now: float, seconds: float | None = None) -> None:
+        """What of ``batch`` was sent (to connections still up) and whether every barrier was answered;
+        ``seconds`` is how long sending and confirming took (shown as ``last_install``)."""
+        sent = list(sent)
+        self.installed = apply(self.installed, sent)
+        if confirmed and not batch.pending_on_held and not (batch.held & (self.reading.keys() | self.kept)):
+            self._note_installed()
+        if not sent:
+            return
+        self.counters["flow_group_mods"] += len(sent)
+        self.last_install = {"changes": len(sent), "seconds": None if seconds is None else round(seconds, 6),
+                             "confirmed": confirmed}
+        LOG.info("te: reconciled in %.0f ms: %s on %d switches; %d hosts, %d intents", 1000 * (seconds or 0.0),
+                 dict(Counter(c.op for c in sent)), len({c.dpid for c in sent}), len(self.fabric.hosts),
+                 len(self.te_shown))
+
+    def _held(self, now: float) -> set:
+        """Switches to leave alone for now: being read back, back with our rules and links not yet seen,
+        or not connected."""
+        self.kept = {d for d in self.kept if not self.fabric.is_settled(d, now, self.settings.arp_settle_seconds)}
+        return self.reading.keys() | self.kept | (self.fabric.switches.keys() - self.connected)
+
+    def _recheck_after(self, now: float) -> float | None:
+        waits = [RECHECK_S] if (self.reading or self.kept) else []
+        waits += [max(0.0, since + self.settings.switch_hold_time - now) for since in self.disconnected.values()]
+        return min(waits) if waits else None
+
+    def _forget_lost_switches(self, now: float) -> None:
+        """Switches disconnected for longer than the hold time leave the view: a topology change."""
+        for dpid, since in sorted(self.disconnected.items()):
+            if now - since < self.settings.switch_hold_time:
+                continue
+            del self.disconnected[dpid]
+            self.fabric.remove_switch(dpid)
+            self.installed = self.installed.without_dpid(dpid)
+            LOG.warning("te: switch %016x has been disconnected for %.1f s: routing around it", dpid, now - since)
+
+    def _restore_done(self, now: float) -> bool:
+        """Whether the network is back after a start: every switch of the topology file connected and read
+        back and every link it lists discovered (without a file: every switch settled), or time is up."""
+        if now - self.started_at >= self.settings.restore_timeout:
+            return True
+        if self.reading:
+            return False
+        expected = set(self.fabric.link_info.switch_names)
+        if not expected:
+            return all(self.fabric.is_settled(d, now, self.settings.arp_settle_seconds) for d in self.connected)
+        return expected <= self.connected and all(
+            self.fabric.expected_links_seen(d) or not self.fabric.link_info.expected_neighbours.get(d)
+            for d in expected)
+
+    def _finish_restore(self, now: float) -> None:
+        """Before the first recomputation after a start: keep the ids the switches use."""
+        hints = id_hints(self.installed, self.fabric.links)
+        taken = self.ids.adopt(hints)
+        LOG.info("te: network back %.1f s after start: %d switches, %d links, %d hosts; adopted %d ids in use "
+                 "(%d ECMP and %d TE labels, %d ECMP groups, %d TE groups, %d meters)", now - self.started_at,
+                 len(self.connected), len(self.fabric.links), len(self.fabric.hosts), taken, len(hints.ecmp_labels),
+                 len(hints.te_labels), len(hints.ecmp_groups), len(hints.te_groups), len(hints.te_meters))
+
+    # --- traffic engineering --------------------------------------------------------------
+    def _solve_te_if_needed(self, now: float) -> None:
+        key = inputs_key(self.fabric, self.intents.generation)
+        if key == self.te_key and not self.te_due:
+            return
+        self.te_key, self.te_due = key, False
+        start = time.perf_counter()
+        self.te_plan = plan(self.fabric, self.intents.list(), self.settings.te_objective, self.settings.te_paths,
+                            self.settings.te_headroom)
+        self.te_solve_seconds = time.perf_counter() - start
+        if self.te_plan.allocations:
+            routed = [a for a in self.te_plan.allocations if a.routable]
+            LOG.info("te: solved %d intents (%d routable) with %s in %.0f ms: %s, %.3g bit/s allocated",
+                     len(self.te_plan.allocations), len(routed), self.te_plan.objective,
+                     1000 * self.te_solve_seconds, self.te_plan.status, sum(a.allocated_bps for a in routed))
+        if self.te_plan.status.startswith("failed"):
+            LOG.warning("te: TE solve %s", self.te_plan.status)
+
+    def _signature(self, allocation) -> tuple:
+        shown = tuple((share.dpids, label, weight) for share, label, weight in self.te_shown.get(allocation.intent.id, ()))
+        return (allocation.intent.version, round(allocation.allocated_bps), shown, allocation.reason)
+
+    def _note_computed(self) -> None:
+        """Start the clock of every allocation that differs from what was there before."""
+        now, times = _wall_clock(), {}
+        for a in self.te_plan.allocations:
+            sig = self._signature(a)
+            old = self.te_times.get(a.intent.id)
+            times[a.intent.id] = old if old is not None and old[0] == sig else (sig, now, None)
+        self.te_times = times
+
+    def _note_installed(self) -> None:
+        now = _wall_clock()
+        for intent_id, (sig, computed_at, installed_at) in list(self.te_times.items()):
+            if installed_at is None:
+                self.te_times[intent_id] = (sig, computed_at, now)
+                if sig[3] is None:  # routed (an unroutable intent has nothing to install)
+                    LOG.info("te: intent %s v%d installed %.0f ms after its allocation was computed",
+                             intent_id, sig[0], 1000 * (now - computed_at))
+
+    # --- views (REST API and metrics) -----------------------------------------------------
+    def measured_bps(self) -> dict:
+        """Intent id -> rate its meter let through (bit/s), for intents measured so far."""
+        out = {}
+        for a in self.te_plan.allocations:
+            meter_id = self.ids.te_meters.lookup(a.intent.id)
+            rate = None if meter_id is None or a.src is None else self.meter_rates.get((a.src.dpid, meter_id))
+            if rate is not None:
+                out[a.intent.id] = rate
+        return out
+
+    def allocations_body(self) -> dict:
+        times = {i: (computed, installed) for i, (_, computed, installed) in self.te_times.items()}
+        return {"allocations": allocation_views(self.intents.list(), self.te_plan, self.te_shown, times,
+                                                self.measured_bps()),
+                "solve": {"objective": self.te_plan.objective, "status": self.te_plan.status,
+                          "solve_seconds": self.te_solve_seconds, "headroom": self.te_plan.headroom,
+                          "last_install": self.last_install}}
+
+    def topology_body(self) -> dict:
+        return topology_view(self.fabric)
+
+    def links_body(self) -> dict:
+        return {"links": link_views(self.fabric, self.te_plan, self.port_rates.rates_bps())}
+
+    def metrics_snapshot(self) -> dict:
+        """What /metrics shows (see controller.metrics): the REST views plus rule, event and switch counts."""
+        allocations = self.allocations_body()
+        return {"links": self.links_body()["links"], "allocations": allocations["allocations"],
+                "solve": allocations["solve"], "switches": len(self.connected), "counters": dict(self.counters),
+                "rules": {"flow": len(self.installed.flows()), "group": len(self.installed.groups()),
+                          "meter": len(self.installed.meters())}}
+
+    def metrics_text(self) -> tuple:
+        return render(self.collector)
+
+
+def _without(state: State, dpids) -> State:
+    return State({k: v for k, v in state.entries.items() if v.dpid not in dpids}) if dpids else state
+
+
+def _only(state: State, dpids) -> State:
+    return State({k: v for k, v in state.entries.items() if v.dpid in dpids})
+
+
+def _wall_clock() -> float:
+    """Unix time, for the ``computed_at``/``installed_at`` the API shows (not for decisions)."""
+    return time.time()
+
+
+__all__ = ["Batch", "Core", "NOTHING", "PacketOut", "Reaction", "SetupError"]

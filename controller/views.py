@@ -1,0 +1,89 @@
+"""What the REST API and the metrics show: allocations, links and topology as JSON-able views.
+
+Plain code over the core's state (:mod:`controller.te_plan`, :mod:`controller.topology`); the
+shapes are the schemas of ``controller/openapi.yaml``.
+"""
+from __future__ import annotations
+
+from .te_plan import Allocation, Plan, switch_node
+
+UNROUTABLE = "unroutable"
+PENDING = "pending"
+INSTALLED = "installed"
+PARTIAL = "partial"
+
+
+def allocation_state(allocation: Allocation | None, current_version: int, confirmed: bool) -> str:
+    """``pending``, ``installed``, ``partial`` or ``unroutable`` (see docs/openapi.yaml).
+
+    >>> from controller.intents import Intent
+    >>> i = Intent("1", "10.0.0.1", "10.0.0.2", 4e6)
+    >>> allocation_state(Allocation(i, 4e6), 1, True), allocation_state(Allocation(i, 3e6), 1, True)
+    ('installed', 'partial')
+    >>> allocation_state(Allocation(i, 4e6), 2, True), allocation_state(None, 1, False)
+    ('pending', 'pending')
+    """
+    if allocation is None or allocation.intent.version != current_version:
+        return PENDING
+    if not allocation.routable:
+        return UNROUTABLE
+    if not confirmed:
+        return PENDING
+    return INSTALLED if allocation.allocated_bps >= allocation.intent.rate_bps * (1 - 1e-6) else PARTIAL
+
+
+def allocation_views(intents, te_plan: Plan, installed: dict, times: dict, measured: dict | None = None) -> list:
+    """The ``Allocation`` objects of GET /te/v1/allocations, in intent order.
+
+    ``installed`` maps intent id to ``[(PathShare, label, weight), ...]`` as compiled;
+    ``times`` maps intent id to ``(computed_at, installed_at)`` of its current allocation
+    (Unix time; ``installed_at`` None until the switches confirmed it); ``measured`` maps
+    intent id to the rate its meter passed (bit/s; missing until measured).
+    """
+    measured = measured or {}
+    out = []
+    for intent in intents:
+        a = te_plan.allocation(intent.id)
+        computed_at, installed_at = times.get(intent.id, (None, None))
+        state = allocation_state(a, intent.version, installed_at is not None)
+        current = a is not None and a.intent.version == intent.version
+        paths = [{"switches": [switch_node(d) for d in share.dpids], "rate_bps": share.rate_bps, "weight": weight,
+                  "label": label} for share, label, weight in installed.get(intent.id, ())] if current else []
+        view = {"intent_id": intent.id, "name": intent.name, "version": intent.version, "state": state,
+                "requested_bps": intent.rate_bps, "allocated_bps": a.allocated_bps if current else 0.0,
+                "measured_bps": measured.get(intent.id),
+                "paths": paths, "computed_at": computed_at if current else None,
+                "installed_at": installed_at if current and state in (INSTALLED, PARTIAL) else None}
+        if current and a.reason:
+            view["reason"] = a.reason
+        out.append(view)
+    return out
+
+
+def topology_view(fabric) -> dict:
+    """The body of GET /te/v1/topology."""
+    names = fabric.link_info.switch_names
+    switches = [{"dpid": switch_node(d), **({"name": names[d]} if d in names else {})} for d in sorted(fabric.switches)]
+    links = [{"src": switch_node(a), "src_port": pa, "dst": switch_node(b), "dst_port": pb,
+              "capacity_bps": fabric.link_info.capacity(a, b, fabric.default_capacity_bps)}
+             for (a, pa), (b, pb) in sorted(fabric.links.items()) if a in fabric.switches and b in fabric.switches]
+    hosts = [{"ip": h.ip, "mac": h.mac, "dpid": switch_node(h.dpid), "port": h.port}
+             for _, h in sorted(fabric.hosts.items())]
+    return {"switches": switches, "links": links, "hosts": hosts}
+
+
+def link_views(fabric, te_plan: Plan, measured_bps: dict) -> list:
+    """The links of GET /te/v1/links: every usable directed link with capacity and loads.
+
+    ``measured_bps`` maps ``(dpid, port)`` to the transmit rate measured on that port.
+    """
+    out = []
+    for (a, b), port in sorted(fabric.adjacency().items()):
+        capacity = fabric.link_info.capacity(a, b, fabric.default_capacity_bps)
+        measured = measured_bps.get((a, port))
+        dst_port = fabric.links.get((a, port), (b, None))[1]
+        out.append({"src": switch_node(a), "src_port": port, "dst": switch_node(b), "dst_port": dst_port,
+                    "capacity_bps": capacity, "planned_load_bps": te_plan.load_bps.get((a, b), 0.0),
+                    "measured_load_bps": measured,
+                    "utilization": None if measured is None else measured / capacity})
+    return out

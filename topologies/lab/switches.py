@@ -1,0 +1,92 @@
+"""What the lab reads off the Open vSwitch bridges: tables, counters, bridges and interfaces."""
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from pathlib import Path
+
+
+def ofctl(*args) -> str:
+    return subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", *args], capture_output=True, text=True, timeout=30).stdout
+
+
+def stale_interfaces(switch_names) -> list:
+    """Root-namespace interfaces named like ports of ``switch_names`` (left by a network that died)."""
+    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    names = [line.split(": ")[1].split("@")[0] for line in out.splitlines() if ": " in line]
+    return sorted(n for n in names if n.split("-eth")[0] in switch_names and "-eth" in n)
+
+
+def bridges() -> set:
+    out = subprocess.run(["ovs-vsctl", "--timeout=10", "list-br"], capture_output=True, text=True).stdout
+    return set(out.split())
+
+
+def dump_switches(names, dest: Path) -> None:
+    """Flows, groups, meters and port counters of every bridge in ``names``, one file each."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in sorted(names):
+        parts = []
+        for what in ("dump-flows", "dump-groups", "dump-meters", "dump-ports"):
+            parts.append(f"### ovs-ofctl -O OpenFlow13 {what} {name}\n{ofctl(what, name)}")
+        (dest / f"{name}.txt").write_text("\n".join(parts))
+
+
+_N_PACKETS = re.compile(r"n_packets=(\d+)")
+
+
+def controller_packet_counts(names) -> dict:
+    """Packets that matched flows sending to the controller, per kind (lldp, arp, ipv4), summed over bridges.
+
+    These are the switches' own counts of packet-ins, independent of the controller.
+    """
+    counts = {"lldp": 0, "arp": 0, "ipv4": 0}
+    for name in names:
+        for line in ofctl("dump-flows", name).splitlines():
+            if "CONTROLLER" not in line.upper().split("ACTIONS=")[-1]:
+                continue
+            m = _N_PACKETS.search(line)
+            n = int(m.group(1)) if m else 0
+            if "dl_type=0x88cc" in line:
+                counts["lldp"] += n
+            elif "arp" in line:
+                counts["arp"] += n
+            else:
+                counts["ipv4"] += n
+    return counts
+
+
+_PORT_STATS = re.compile(r"port\s+(\S+):\s+rx pkts=(\d+).*?tx pkts=(\d+)", re.S)
+
+
+def port_counters(name) -> dict:
+    """``{port: (rx packets, tx packets)}`` of one bridge (LOCAL excluded)."""
+    return {port: (int(rx), int(tx)) for port, rx, tx in _PORT_STATS.findall(ofctl("dump-ports", name))
+            if port.upper() != "LOCAL"}
+
+
+def port_rx_packets(name) -> dict:
+    """``{port: rx packets}`` of one bridge (LOCAL excluded)."""
+    return {port: rx for port, (rx, _) in port_counters(name).items()}
+
+
+def steady_packet_in_rate(switch_names, seconds: float = 10.0) -> dict:
+    """Packet-ins per second by kind over ``seconds``, from the switches' flow counters."""
+    before, t0 = controller_packet_counts(switch_names), time.monotonic()
+    time.sleep(seconds)
+    after, t1 = controller_packet_counts(switch_names), time.monotonic()
+    rate = {k: (after[k] - before[k]) / (t1 - t0) for k in after}
+    rate["total"] = sum(rate.values())
+    return rate
+
+
+def switch_tables(names) -> dict:
+    """Flows (without counters), groups and meters of every bridge, sorted: for comparing states."""
+    out = {}
+    for name in sorted(names):
+        flows = ofctl("dump-flows", "--no-stats", name).splitlines()
+        groups = ofctl("dump-groups", name).splitlines()[1:]
+        meters = ofctl("dump-meters", name).splitlines()[1:]
+        out[name] = {"flows": sorted(flows), "groups": sorted(groups), "meters": sorted(meters)}
+    return out

@@ -1,0 +1,70 @@
+"""Traffic in the lab: iperf3 servers and clients on Mininet hosts, and the goodput they measure."""
+from __future__ import annotations
+
+import json
+import time
+
+from topologies.base import HOST_MTU
+
+UDP_PAYLOAD = 1400  # iperf3 -l: one datagram fits the hosts' 1450-byte MTU
+# What a meter and a shaped link count per datagram beyond the payload: UDP 8 + IPv4 20 + Ethernet 14.
+UDP_FRAME = UDP_PAYLOAD + 8 + 20 + 14
+
+
+# A full TCP segment at the hosts' MTU: payload = MTU - IPv4 20 - TCP 20 - timestamps 12; frame = MTU + Ethernet 14.
+TCP_PAYLOAD_SHARE = (HOST_MTU - 52) / (HOST_MTU + 14)
+
+
+def goodput_of(frame_bps: float) -> float:
+    """The UDP payload rate iperf3 reports when frames (what meters count) arrive at ``frame_bps``."""
+    return frame_bps * UDP_PAYLOAD / UDP_FRAME
+
+
+def start_iperf_server(host, port: int):
+    return host.popen(["iperf3", "-s", "-1", "-J", "-p", str(port)])
+
+
+def start_iperf_udp(host, server_ip: str, port: int, rate_bps: float, seconds: int, parallel: int = 1):
+    """``parallel`` UDP streams (different source ports) offering ``rate_bps`` of payload in total."""
+    return host.popen(["iperf3", "-c", server_ip, "-p", str(port), "-u", "-b", str(int(rate_bps / parallel)),
+                       "-l", str(UDP_PAYLOAD), "-t", str(seconds), "-P", str(parallel), "-J"])
+
+
+def start_iperf_tcp(host, server_ip: str, port: int, seconds: int, parallel: int = 1):
+    return host.popen(["iperf3", "-c", server_ip, "-p", str(port), "-t", str(seconds), "-P", str(parallel), "-J"])
+
+
+def received_goodput(server, client, skip: int = 2) -> float:
+    """Mean received payload rate (bit/s) at an iperf3 server over its 1-second intervals, first ``skip`` left out.
+
+    The first seconds carry the meter's burst and the start-up; later intervals are the steady state.
+    """
+    client.communicate(timeout=120)
+    out, _ = server.communicate(timeout=30)
+    report = json.loads(out)
+    rates = [iv["sum"]["bits_per_second"] for iv in report["intervals"]]
+    steady = rates[skip:-1] if len(rates) > skip + 2 else rates  # the last interval is often partial
+    return sum(steady) / len(steady)
+
+
+def wait_iperf_server(host, port: int, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while f":{port} " not in host.cmd(f"ss -lnH 'sport = :{port}'") + " ":
+        if time.monotonic() > deadline:
+            raise AssertionError(f"iperf3 server on {host.name}:{port} did not start")
+        time.sleep(0.05)
+
+
+def udp_goodputs(net, flows, seconds: int = 8) -> list:
+    """Run UDP flows at the same time and measure each one's received goodput.
+
+    ``flows``: ``[(src_name, dst_name, offered_payload_bps, parallel), ...]``.
+    """
+    servers, clients = [], []
+    for n, (src, dst, _, _) in enumerate(flows):
+        port = 5201 + n
+        servers.append(start_iperf_server(net.get(dst), port))
+        wait_iperf_server(net.get(dst), port)
+    for n, (src, dst, rate, parallel) in enumerate(flows):
+        clients.append(start_iperf_udp(net.get(src), net.get(dst).IP(), 5201 + n, rate, seconds, parallel))
+    return [received_goodput(s, c) for s, c in zip(servers, clients)]
