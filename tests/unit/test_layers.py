@@ -79,3 +79,10 @@ def test_the_pure_modules_import_with_every_framework_missing():
               "from topologies.b4 import b4_graph\nassert b4_graph().number_of_nodes() == 24\n")
     r = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_test_modules_have_unique_names():
+    """pytest imports test files by their base name (rootdir-relative "prepend" mode): two files of one
+    name in different folders break collection in a clean checkout."""
+    names = [p.name for p in (REPO / "tests").rglob("*.py") if p.name not in ("__init__.py", "conftest.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
