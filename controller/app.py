@@ -25,9 +25,8 @@ from ryu.lib import hub
 from ryu.ofproto import ofproto_v1_3
 from ryu.topology import event as topo_event
 
-from . import ofmsg, ryu_fixes  # noqa: F401  (ryu_fixes patches Ryu on import)
-from .core import Core, SetupError
-from .reconcile import BARRIER
+from . import ofmsg, ryu_fixes  # ryu_fixes also patches Ryu on import
+from .core import Core, SetupError, send_batch
 from .rest_ryu import TERestController
 from .settings import Settings
 from .stats import meter_passed_bytes
@@ -72,6 +71,9 @@ class TEController(app_manager.RyuApp):
         if not self.CONF.observe_links:
             raise SystemExit("controller.app needs link discovery: set observe_links = true in [DEFAULT] of the "
                              "config file, or start ryu-manager with --observe-links")
+        problem = ryu_fixes.check_tls(self.CONF)
+        if problem:
+            raise SystemExit(f"controller.app: {problem}")
         self._dirty = hub.Event()
         try:
             self.core = Core.open(Settings.from_mapping(self.CONF.te), time.monotonic(), wake=self._dirty.set)
@@ -103,13 +105,11 @@ class TEController(app_manager.RyuApp):
         self.core.close()
         super().stop()
 
-    def _react(self, reaction, now: float | None = None):
+    def _react(self, reaction):
         self._send_packets(reaction.packets)
         self._held_packets.extend(reaction.held)
         if reaction.recompute:
             self._dirty.set()
-        if reaction.recheck_at is not None:
-            self._wake_after(reaction.recheck_at - (time.monotonic() if now is None else now))
 
     # --- switches, ports and links -------------------------------------------------
     @set_ev_handler(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
@@ -117,7 +117,7 @@ class TEController(app_manager.RyuApp):
         """A second connection claims a connected switch's dpid: keep the switch if it still answers."""
         dp = ev.msg.datapath
         current = self.dps.get(dp.id)
-        if current is None or current is dp or not self._await_barriers([dp.id], timeout=1.0):
+        if current is None or current is dp or self._unconfirmed([dp.id], {dp.id: current}, timeout=1.0):
             return  # a switch reconnecting after its old connection died: let it in
         self.core.counters["impostors_refused"] += 1
         self.logger.warning("te: refused a connection from %s claiming switch %016x: the connected switch answers",
@@ -133,13 +133,17 @@ class TEController(app_manager.RyuApp):
         if ev.state == MAIN_DISPATCHER:
             self.dps[dp.id] = dp
             live = [p for p, d in dp.ports.items() if _port_live(dp.ofproto, d)]
-            self._react(self.core.switch_connected(dp.id, live, now), now)
-            for msg in ofmsg.readback_requests(dp):
-                dp.send_msg(msg)
-            hub.spawn_after(self.core.settings.barrier_timeout, self._readback_timeout, dp)
+            self._react(self.core.switch_connected(dp.id, live, now))
+            self._read_back(dp)
         elif self.dps.get(dp.id) is dp:
             del self.dps[dp.id]
-            self._react(self.core.switch_disconnected(dp.id, now), now)
+            self._react(self.core.switch_disconnected(dp.id, now))
+
+    def _read_back(self, dp):
+        """Ask ``dp`` for everything it holds; nothing else goes to it until the answer is complete."""
+        hub.spawn_after(self.core.settings.barrier_timeout, self._readback_timeout, dp)
+        for msg in ofmsg.readback_requests(dp):
+            dp.send_msg(msg)
 
     @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
     @logged
@@ -253,20 +257,24 @@ class TEController(app_manager.RyuApp):
     def _reconcile(self):
         start = time.monotonic()
         batch = self.core.recompute(start)
-        sent, touched, confirmed = [], set(), True
-        for change in batch.changes:
-            if change is BARRIER:
-                confirmed &= self._await_barriers(touched)
-                touched = set()
-                continue
+        conns = dict(self.dps)  # the connections this batch is for: a switch that reconnects gets none of it
+
+        def send(change) -> bool:
             dp = self.dps.get(change.dpid)
-            if dp is not None:
-                dp.send_msg(ofmsg.change_message(dp, change))
-                sent.append((dp, change))
-                touched.add(change.dpid)
-        # What went to a connection that has dropped meanwhile is not known to be there.
+            return dp is not None and dp is conns.get(change.dpid) and \
+                dp.send_msg(ofmsg.change_message(dp, change)) is not False
+
+        sent, confirmed, failed = send_batch(batch, send, lambda dpids: self._unconfirmed(dpids, conns))
         now = time.monotonic()
-        self.core.confirm(batch, [c for dp, c in sent if self.dps.get(c.dpid) is dp], confirmed, now, now - start)
+        self.core.confirm(batch, [c for c in sent if self.dps.get(c.dpid) is conns.get(c.dpid)], confirmed, now,
+                          now - start)
+        for dpid in sorted(failed):
+            dp = self.dps.get(dpid)
+            if dp is not None and dp is conns.get(dpid):  # still there, state unknown: read it back
+                self.core.resync(dpid)
+                self._read_back(dp)
+        if failed:
+            self._dirty.set()
         if batch.recheck_after is not None:
             self._wake_after(batch.recheck_after)
 
@@ -283,13 +291,15 @@ class TEController(app_manager.RyuApp):
 
         hub.spawn_after(max(0.0, delay), wake)
 
-    def _await_barriers(self, dpids, timeout: float | None = None) -> bool:
-        """Send a barrier to each switch and wait for the replies; True if all came in time."""
+    def _unconfirmed(self, dpids, conns: dict, timeout: float | None = None) -> set:
+        """Send a barrier to each switch (on its connection in ``conns``) and wait for the replies; the
+        switches that did not answer in time (or whose connection changed)."""
         timeout = self.core.settings.barrier_timeout if timeout is None else timeout
-        waiters, ok = [], True
+        waiters, missing = [], set()
         for dpid in sorted(dpids):
-            dp = self.dps.get(dpid)
-            if dp is None:
+            dp = conns.get(dpid)
+            if dp is None or self.dps.get(dpid) is not dp:
+                missing.add(dpid)
                 continue
             msg = ofmsg.barrier(dp)
             dp.set_xid(msg)
@@ -300,10 +310,10 @@ class TEController(app_manager.RyuApp):
         deadline = time.monotonic() + timeout
         for dpid, xid, waiter in waiters:
             if not waiter.wait(timeout=max(0.0, deadline - time.monotonic())):
-                ok = False
+                missing.add(dpid)
                 self.logger.warning("te: no barrier reply from %016x within %.1f s", dpid, timeout)
             self._barrier_waiters.pop((dpid, xid), None)
-        return ok
+        return missing
 
     # --- periodic jobs ------------------------------------------------------------------
     def _every(self, interval: float, job):

@@ -51,7 +51,7 @@ from .ids import IdSpace
 from .intents import IntentRegistry
 from .metrics import TECollector, render
 from .packets import ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_LLDP, parse_arp, parse_ethernet, parse_ipv4
-from .reconcile import BARRIER, apply, diff
+from .reconcile import BARRIER, DELETE, apply, diff
 from .restore import PARTS, Readback, hosts_from_routes, id_hints  # noqa: F401  (PARTS: the doctest)
 from .specs import State
 from .stats import ByteRates
@@ -64,6 +64,9 @@ from .views import allocation_views, link_views, topology_view
 LOG = logging.getLogger("controller.core")
 
 RECHECK_S = 0.25  # how soon to look again while switches are being read back or settle
+# After a control-channel cut, how long LLDP has to find a kept link again once both its ends are back
+# (Ryu probes every port about once a second).
+LINK_RECONFIRM_S = 5.0
 
 
 class SetupError(Exception):
@@ -77,7 +80,6 @@ class Reaction:
     packets: tuple = ()  # PacketOut to send now
     held: tuple = ()  # PacketOut to send once the next recomputation is on the switches
     recompute: bool = False  # the desired state may have changed
-    recheck_at: float | None = None  # call recompute again at this time (monotonic s)
 
 
 NOTHING = Reaction()
@@ -140,6 +142,8 @@ class Core:
         self.disconnected: dict = {}  # dpid -> when its connection dropped (held in the view)
         self.reading: dict = {}  # dpid -> Readback of a switch whose state is being read back
         self.kept: set = set()  # switches that came back holding our entries and may not be settled yet
+        # Links kept through a control-channel cut that LLDP has not found again since: (src, port) -> (dst, port)
+        self.unconfirmed: dict = {}
         self.restoring = True  # until the network is back after a start (see _restore_done)
         self.te_plan = Plan(objective=settings.te_objective, headroom=settings.te_headroom)
         self.te_key = None  # inputs of te_plan (intents generation, links, hosts)
@@ -203,10 +207,8 @@ class Core:
         self.reading[dpid] = Readback()
         self.kept.discard(dpid)
         self.fabric.add_switch(dpid, live_ports, now)
-        placed = self.fabric.place_file_hosts(dpid)
-        LOG.info("te: switch %016x connected with %d live ports%s%s", dpid, len(self.fabric.host_ports(dpid)),
-                 " (back within its hold time: links and hosts kept)" if back_in_time else "",
-                 f"; {placed} hosts placed from the topology file" if placed else "")
+        LOG.info("te: switch %016x connected with %d live ports%s", dpid, len(self.fabric.host_ports(dpid)),
+                 " (back within its hold time: links and hosts kept)" if back_in_time else "")
         return Reaction(recompute=True)
 
     def switch_disconnected(self, dpid: int, now: float) -> Reaction:
@@ -221,15 +223,15 @@ class Core:
         hold = self.settings.switch_hold_time
         self.disconnected[dpid] = now
         LOG.info("te: switch %016x disconnected; kept in the view (links, hosts, rules) for %.1f s", dpid, hold)
-        return Reaction(recompute=True, recheck_at=now + hold)
+        return Reaction(recompute=True)  # whose Batch says when the hold ends
 
     def readback(self, dpid: int, part: str, specs, last: bool, now: float) -> Reaction:
         """Specs of one ``part`` (:data:`controller.restore.PARTS`) read back from switch ``dpid``;
         ``last`` when its final reply came.
 
         Once every part is in, they are the installed state of the switch; a switch that kept our
-        entries is left alone until its links are rediscovered, and hosts its routes deliver to
-        are learned.
+        entries is left alone until it settles (its expected links rediscovered, or
+        ``arp_settle_seconds``), and hosts its routes deliver to are learned.
         """
         readback = self.reading.get(dpid)
         if readback is None or not readback.add(part, specs, last):
@@ -253,17 +255,25 @@ class Core:
         LOG.warning("te: switch %016x did not report its flows, groups and meters within %.1f s; clearing it "
                     "instead", dpid, self.settings.barrier_timeout)
         del self.reading[dpid]
+        self.installed = self.installed.without_dpid(dpid)
         return True
+
+    def resync(self, dpid: int) -> None:
+        """What switch ``dpid`` holds is unknown (it did not confirm a barrier): read it back before
+        anything else is sent to it. The caller sends the read-back requests."""
+        if dpid in self.connected:
+            self.installed = self.installed.without_dpid(dpid)
+            self.reading[dpid] = Readback()
+            LOG.warning("te: switch %016x did not confirm its changes; reading back what it holds", dpid)
 
     def port_changed(self, dpid: int, port: int, live: bool, now: float) -> Reaction:
         if dpid not in self.connected or not self.fabric.set_port(dpid, port, live):
             return NOTHING
         LOG.info("te: port %016x:%d %s", dpid, port, "up" if live else "down")
-        if live:
-            self.fabric.place_file_hosts(dpid)
         return Reaction(recompute=True)
 
     def link_added(self, src: int, src_port: int, dst: int, dst_port: int, now: float) -> Reaction:
+        self.unconfirmed.pop((src, src_port), None)
         if not self.fabric.add_link(src, src_port, dst, dst_port):
             return NOTHING
         LOG.info("te: link %016x:%d -> %016x:%d up", src, src_port, dst, dst_port)
@@ -273,7 +283,10 @@ class Core:
         """LLDP lost a link. Links of a switch whose connection dropped are kept: discovery stops there
         because the controller cannot reach the switch, not because the link is down."""
         if src in self.disconnected or dst in self.disconnected:
+            if (src, src_port) in self.fabric.links:
+                self.unconfirmed[(src, src_port)] = (dst, dst_port)  # LLDP must find it again once both are back
             return NOTHING
+        self.unconfirmed.pop((src, src_port), None)
         if not self.fabric.remove_link(src, src_port):
             return NOTHING
         LOG.info("te: link %016x:%d -> %016x:%d down", src, src_port, dst, dst_port)
@@ -335,6 +348,8 @@ class Core:
     def recompute(self, now: float) -> Batch:
         """The changes that bring the switches to what the network and the intents call for now."""
         self._forget_lost_switches(now)
+        self._forget_unconfirmed_links(now)
+        self._place_file_hosts(now)
         if self.restoring:
             if self._restore_done(now):
                 self.restoring = False
@@ -343,18 +358,27 @@ class Core:
                 # Rules kept across a restart must not be judged by a half-rediscovered network (a missing
                 # link or host would delete what carries traffic), nor get ids handed out meanwhile.
                 return Batch(recheck_after=RECHECK_S)
-        self._solve_te_if_needed(now)
+        held = self._held(now)
+        desired = self._desired()
+        needs_held = _additions(diff(_only(self.installed, held), _only(desired, held)))
+        if needs_held:
+            # The plan needs switches that cannot be programmed now: route what can be routed around them
+            # (they stay usable as ends, and as transit where their rules are in place).
+            desired = self._desired(avoid=frozenset(held))
+            needs_held = _additions(diff(_only(self.installed, held), _only(desired, held)))
+        changes = diff(_without(self.installed, held), _without(desired, held))
+        return Batch(changes, self._recheck_after(now), frozenset(held), bool(needs_held))
+
+    def _desired(self, avoid: frozenset = frozenset()) -> State:
+        """The state the switches should hold, with no path through ``avoid`` (they may be its ends)."""
+        self._solve_te_if_needed(avoid)
         switches = set(self.fabric.switches)  # a held switch still forwards: keep routing through it
-        tunnels = self.planner.plan(self.fabric.adjacency(), host_pairs(self.fabric))
+        tunnels = self.planner.plan(self.fabric.adjacency(), host_pairs(self.fabric), avoid)
         baseline = compile_baseline(switches, self.fabric.hosts.values(), tunnels, self.ids.ecmp_groups)
         te_specs, self.te_shown = compile_te(self.te_plan, self.ids, self.settings.te_wcmp_budget,
                                              self.settings.te_meter_burst_ms)
         self._note_computed()
-        desired = State.of([*baseline, *(spec for spec in te_specs if spec.dpid in switches)])
-        held = self._held(now)
-        changes = diff(_without(self.installed, held), _without(desired, held))
-        pending_on_held = bool(held) and bool(diff(_only(self.installed, held), _only(desired, held)))
-        return Batch(changes, self._recheck_after(now), frozenset(held), pending_on_held)
+        return State.of([*baseline, *(spec for spec in te_specs if spec.dpid in switches)])
 
     def confirm(self, batch: Batch, sent, confirmed: bool, now: float, seconds: float | None = None) -> None:
         """What of ``batch`` was sent (to connections still up) and whether every barrier was answered;
@@ -381,6 +405,14 @@ class Core:
     def _recheck_after(self, now: float) -> float | None:
         waits = [RECHECK_S] if (self.reading or self.kept) else []
         waits += [max(0.0, since + self.settings.switch_hold_time - now) for since in self.disconnected.values()]
+        for src, dst in ((s, d) for (s, _), (d, _) in self.unconfirmed.items()):
+            if src in self.connected and dst in self.connected:
+                back = max(self.fabric.switches[src].connected_at, self.fabric.switches[dst].connected_at)
+                waits.append(max(0.0, back + LINK_RECONFIRM_S - now))
+        unsettled = [d for d in self.connected
+                     if not self.fabric.is_settled(d, now, self.settings.arp_settle_seconds)]
+        if unsettled and any(h.dpid in unsettled and h.port for h in self.fabric.link_info.hosts.values()):
+            waits.append(RECHECK_S)  # file hosts to place once it settles
         return min(waits) if waits else None
 
     def _forget_lost_switches(self, now: float) -> None:
@@ -392,6 +424,29 @@ class Core:
             self.fabric.remove_switch(dpid)
             self.installed = self.installed.without_dpid(dpid)
             LOG.warning("te: switch %016x has been disconnected for %.1f s: routing around it", dpid, now - since)
+
+    def _forget_unconfirmed_links(self, now: float) -> None:
+        """Links kept through a control-channel cut that LLDP has not found again within
+        ``LINK_RECONFIRM_S`` of both ends being back: they failed meanwhile."""
+        for (src, port), (dst, _) in sorted(self.unconfirmed.items()):
+            if src not in self.connected or dst not in self.connected:
+                continue
+            back = max(self.fabric.switches[src].connected_at, self.fabric.switches[dst].connected_at)
+            if now - back >= LINK_RECONFIRM_S:
+                del self.unconfirmed[(src, port)]
+                if self.fabric.remove_link(src, port):
+                    LOG.warning("te: link %016x:%d -> %016x was not rediscovered after a control-channel cut: "
+                                "taken as down", src, port, dst)
+
+    def _place_file_hosts(self, now: float) -> None:
+        """Hosts the topology file puts on a port of a settled switch are located there (see
+        :meth:`controller.topology.Fabric.place_file_hosts`); before a switch settles, a port may still
+        look host-facing that is an undiscovered link."""
+        for dpid in sorted(self.connected):
+            if self.fabric.is_settled(dpid, now, self.settings.arp_settle_seconds):
+                placed = self.fabric.place_file_hosts(dpid)
+                if placed:
+                    LOG.info("te: %d hosts of the topology file located on switch %016x", placed, dpid)
 
     def _restore_done(self, now: float) -> bool:
         """Whether the network is back after a start: every switch of the topology file connected and read
@@ -417,14 +472,14 @@ class Core:
                  len(hints.te_labels), len(hints.ecmp_groups), len(hints.te_groups), len(hints.te_meters))
 
     # --- traffic engineering --------------------------------------------------------------
-    def _solve_te_if_needed(self, now: float) -> None:
-        key = inputs_key(self.fabric, self.intents.generation)
+    def _solve_te_if_needed(self, avoid: frozenset = frozenset()) -> None:
+        key = (inputs_key(self.fabric, self.intents.generation), avoid)
         if key == self.te_key and not self.te_due:
             return
         self.te_key, self.te_due = key, False
         start = time.perf_counter()
         self.te_plan = plan(self.fabric, self.intents.list(), self.settings.te_objective, self.settings.te_paths,
-                            self.settings.te_headroom)
+                            self.settings.te_headroom, avoid)
         self.te_solve_seconds = time.perf_counter() - start
         if self.te_plan.allocations:
             routed = [a for a in self.te_plan.allocations if a.routable]
@@ -493,6 +548,42 @@ class Core:
         return render(self.collector)
 
 
+def send_batch(batch: Batch, send, barrier) -> tuple:
+    """Carry out ``batch`` phase by phase: ``send(change)`` returns False if it could not go to the switch
+    the batch was computed for; ``barrier(dpids)`` returns the switches that did not confirm one.
+
+    A phase goes out only once every earlier phase is confirmed everywhere (make-before-break across
+    switches), so the first failure ends the batch. Returns ``(sent, confirmed, failed dpids)``.
+
+    >>> from controller.reconcile import Change
+    >>> from controller.specs import FlowSpec, match
+    >>> a, b = (Change("add", FlowSpec(d, 0, 1, match())) for d in (1, 2))
+    >>> send_batch(Batch([a, BARRIER, b, BARRIER]), lambda c: True, lambda dpids: set())[1:]
+    (True, set())
+    >>> sent, ok, failed = send_batch(Batch([a, BARRIER, b, BARRIER]), lambda c: True, lambda dpids: dpids)
+    >>> [c.dpid for c in sent], ok, failed
+    ([1], False, {1})
+    """
+    sent, touched, failed = [], set(), set()
+    for change in batch.changes:
+        if change is BARRIER:
+            failed |= set(barrier(touched))
+            if failed:
+                return sent, False, failed
+            touched = set()
+        elif send(change):
+            sent.append(change)
+            touched.add(change.dpid)
+        else:
+            failed.add(change.dpid)
+    return sent, not failed, failed
+
+
+def _additions(changes) -> list:
+    """The changes that add or modify (what a switch must receive for traffic to flow as planned)."""
+    return [c for c in changes if c is not BARRIER and c.op != DELETE]
+
+
 def _without(state: State, dpids) -> State:
     return State({k: v for k, v in state.entries.items() if v.dpid not in dpids}) if dpids else state
 
@@ -506,4 +597,4 @@ def _wall_clock() -> float:
     return time.time()
 
 
-__all__ = ["Batch", "Core", "NOTHING", "PacketOut", "Reaction", "SetupError"]
+__all__ = ["Batch", "Core", "NOTHING", "PacketOut", "Reaction", "SetupError", "send_batch"]

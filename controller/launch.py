@@ -24,7 +24,10 @@ import sys
 
 APP = "controller.app"
 # Ryu options whose Ryu defaults (0.0.0.0, and 6653 plus 6633 when no port is set) are replaced.
-DEFAULTS = {"ofp_listen_host": "127.0.0.1", "ofp_tcp_listen_port": 6653, "wsapi_host": "127.0.0.1"}
+# Echo requests every 2 s, and a connection that leaves 3 unanswered is dead: Ryu's default never gives up
+# on a silently dead connection, so the switch would never be held (switch_hold_time) as one that is gone.
+DEFAULTS = {"ofp_listen_host": "127.0.0.1", "ofp_tcp_listen_port": 6653, "wsapi_host": "127.0.0.1",
+            "echo_request_interval": 2.0, "maximum_unreplied_echo_requests": 3}
 
 
 def ryu_args(argv) -> list:

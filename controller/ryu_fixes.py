@@ -33,6 +33,24 @@ def tls_context(certfile: str, keyfile: str, ca_certs: str | None) -> ssl.SSLCon
     return ctx
 
 
+def check_tls(conf) -> str | None:
+    """Why the TLS options of ``conf`` cannot work (one line), or None if they can (or are not set).
+
+    Checked at start: inside Ryu's server thread a bad file would leave the controller with no
+    OpenFlow listener at all, and one of the two options alone would silently mean plain TCP.
+    """
+    if conf.ctl_privkey is None and conf.ctl_cert is None:
+        return None
+    if conf.ctl_privkey is None or conf.ctl_cert is None:
+        return "OpenFlow over TLS needs both ctl_privkey and ctl_cert"
+    try:
+        tls_context(conf.ctl_cert, conf.ctl_privkey, conf.ca_certs)
+    except (OSError, ssl.SSLError) as exc:
+        return f"OpenFlow over TLS: cannot use ctl_cert {conf.ctl_cert}, ctl_privkey {conf.ctl_privkey}, " \
+               f"ca_certs {conf.ca_certs}: {exc}"
+    return None
+
+
 def serve_tls(self, ofp_tcp_listen_port, ofp_ssl_listen_port):
     conf = ryu_controller.CONF
     if conf.ctl_privkey is None or conf.ctl_cert is None:
@@ -40,6 +58,7 @@ def serve_tls(self, ofp_tcp_listen_port, ofp_ssl_listen_port):
     ctx = tls_context(conf.ctl_cert, conf.ctl_privkey, conf.ca_certs)
 
     def handle(sock, address):
+        sock.settimeout(conf.socket_timeout)  # a client that never completes the handshake is dropped
         try:
             tls = ctx.wrap_socket(sock, server_side=True)
         except (ssl.SSLError, OSError) as exc:

@@ -68,27 +68,50 @@ class Plan:
         return None
 
 
-def te_graph(fabric, headroom: float) -> nx.DiGraph:
-    """The graph the TE engine solves on: switches and located hosts, arcs at ``(1 - headroom)`` capacity."""
+def te_graph(fabric, headroom: float, avoid=frozenset()) -> nx.DiGraph:
+    """The graph the TE engine solves on: switches and located hosts, arcs at ``(1 - headroom)`` capacity.
+
+    A switch in ``avoid`` is two nodes, one that arcs enter (and that leads to its hosts) and one that
+    arcs leave (from its hosts), with no arc between them: paths may start or end there, never pass.
+    Every switch node carries its ``dpid``.
+
+    >>> from controller.topology import Fabric
+    >>> f = Fabric()
+    >>> for d in (1, 2, 3): f.add_switch(d, [1, 2], 0.0)
+    >>> for a, b in ((1, 2), (2, 3)): _ = f.add_link(a, 1 if b > a else 2, b, 2 if b > a else 1)
+    >>> nx.has_path(te_graph(f, 0.1), switch_node(1), switch_node(3))
+    True
+    >>> nx.has_path(te_graph(f, 0.1, avoid={2}), switch_node(1), switch_node(3))
+    False
+    """
     keep = 1.0 - headroom
+
+    def leave(d):
+        return switch_node(d)
+
+    def enter(d):
+        return switch_node(d) + ":in" if d in avoid else switch_node(d)
+
     g = nx.DiGraph()
     for (a, b), port in sorted(fabric.adjacency().items()):
         cap = fabric.link_info.capacity(a, b, fabric.default_capacity_bps)
-        g.add_node(switch_node(a), dpid=a)
-        g.add_node(switch_node(b), dpid=b)
-        g.add_edge(switch_node(a), switch_node(b), capacity=cap * keep, weight=1.0, port=port)
+        g.add_node(leave(a), dpid=a)
+        g.add_node(enter(b), dpid=b)
+        g.add_edge(leave(a), enter(b), capacity=cap * keep, weight=1.0, port=port)
     for ip, host in sorted(fabric.hosts.items()):
         if host.dpid not in fabric.switches:
             continue
         listed = fabric.link_info.hosts.get(ip)
         cap = listed.capacity_bps if listed is not None and listed.capacity_bps else fabric.default_capacity_bps
-        g.add_node(switch_node(host.dpid), dpid=host.dpid)
-        g.add_edge(ip, switch_node(host.dpid), capacity=cap * keep, weight=1.0)
-        g.add_edge(switch_node(host.dpid), ip, capacity=cap * keep, weight=1.0, port=host.port)
+        g.add_node(leave(host.dpid), dpid=host.dpid)
+        g.add_node(enter(host.dpid), dpid=host.dpid)
+        g.add_edge(ip, leave(host.dpid), capacity=cap * keep, weight=1.0)
+        g.add_edge(enter(host.dpid), ip, capacity=cap * keep, weight=1.0, port=host.port)
     return g
 
 
-def plan(fabric, intents, objective: str = "max-min", k: int = 4, headroom: float = 0.1) -> Plan:
+def plan(fabric, intents, objective: str = "max-min", k: int = 4, headroom: float = 0.1,
+         avoid=frozenset()) -> Plan:
     """Allocate every intent over the current network.
 
     Parameters
@@ -101,6 +124,8 @@ def plan(fabric, intents, objective: str = "max-min", k: int = 4, headroom: floa
         Candidate paths per intent.
     headroom : float
         Fraction of each link's capacity left free.
+    avoid : set of int
+        Switches no path may pass through (they may be its ends), see :func:`te_graph`.
 
     Returns
     -------
@@ -108,7 +133,7 @@ def plan(fabric, intents, objective: str = "max-min", k: int = 4, headroom: floa
         Intents whose hosts are not located or not connected are unroutable; a solver
         failure leaves every intent unallocated with ``status`` saying why.
     """
-    g = te_graph(fabric, headroom)
+    g = te_graph(fabric, headroom, avoid)
     routed, allocations = [], {}
     for intent in intents:
         src, dst = fabric.hosts.get(intent.src), fabric.hosts.get(intent.dst)

@@ -96,14 +96,18 @@ class TunnelPlanner:
         self.max_paths = max_paths
         self.labels = labels
 
-    def plan(self, adjacency: dict, pairs) -> dict:
-        """``{(ingress, egress): tuple of Tunnel}`` for every pair with a path (pairs without one are left out)."""
+    def plan(self, adjacency: dict, pairs, avoid=frozenset()) -> dict:
+        """``{(ingress, egress): tuple of Tunnel}`` for every pair with a path (pairs without one are left out).
+
+        Switches in ``avoid`` are never transit (they may be a pair's ends).
+        """
         result: dict = {}
         in_use = []
         graph = nx.DiGraph(list(adjacency))
         for src, dst in sorted(set(pairs)):
             tunnels = []
-            for hops in equal_cost_paths(adjacency, src, dst, self.max_paths, graph):
+            g = nx.restricted_view(graph, set(avoid) - {src, dst}, []) if avoid else graph
+            for hops in equal_cost_paths(adjacency, src, dst, self.max_paths, g):
                 key = (hops, dst)
                 in_use.append(key)
                 tunnels.append(Tunnel(self.labels.get(key), hops, dst))

@@ -1,8 +1,9 @@
 """A small fake OpenFlow pipeline for unit tests: switch tables that changes are applied to, and packet walks.
 
 :class:`FakeSwitches` takes :class:`controller.reconcile.Change` items as a switch would: a flow
-that names a group or meter the switch does not have is refused (recorded in ``errors``), and
-deleting a group also deletes the flows that output to it, as OpenFlow requires.
+that names a group or meter the switch does not have is refused (recorded in ``errors``), so is
+adding a group or meter that exists or modifying one that does not, and deleting a group also
+deletes the flows that output to it, as OpenFlow requires.
 :func:`walk` follows a packet through the tables ("would this packet leave on port X?").
 """
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 
 from controller.pipeline import TABLE_FABRIC
-from controller.reconcile import BARRIER, DELETE
+from controller.reconcile import ADD, BARRIER, DELETE, MODIFY
 from controller.specs import (
     ETH_TYPE_MPLS, FlowSpec, GroupSpec, MeterSpec, Output, PopMpls, PushMpls, SetField, State, ToController, ToGroup,
 )
@@ -42,6 +43,9 @@ class FakeSwitches:
             if missing or (spec.meter_id is not None and ("meter", spec.dpid, spec.meter_id) not in self.entries):
                 self.errors.append((change, f"missing group {missing} or meter {spec.meter_id}"))
                 return False
+        elif (spec.key in self.entries) != (change.op == MODIFY):  # groups and meters: ADD new, MODIFY existing
+            self.errors.append((change, "exists already" if change.op == ADD else "does not exist"))
+            return False
         self.entries[spec.key] = spec
         return True
 

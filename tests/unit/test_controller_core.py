@@ -201,3 +201,63 @@ def test_the_fake_switches_refuse_a_flow_that_names_a_missing_group():
     switches = FakeSwitches()
     assert not switches.send(Change(ADD, FlowSpec(1, 1, 10, match(in_port=1), (ToGroup(99),))))
     assert len(switches.errors) == 1 and switches.state() == State()
+
+
+def test_the_fake_switches_refuse_adding_an_existing_group_and_modifying_a_missing_one():
+    from controller.reconcile import MODIFY
+    from controller.specs import GROUP_SELECT, Bucket, GroupSpec, Output
+    group = GroupSpec(1, 5, GROUP_SELECT, (Bucket((Output(1),)),))
+    switches = FakeSwitches()
+    assert not switches.send(Change(MODIFY, group))
+    assert switches.send(Change(ADD, group))
+    assert not switches.send(Change(ADD, group))
+    assert len(switches.errors) == 2
+
+
+def test_while_a_switch_is_held_new_paths_avoid_it_where_they_can(b4):
+    """s1's channel is cut and then link s4-s5 fails: h2 <-> h4 went s2-s5-s4; the shortest detour would
+    cross s1, which cannot be programmed now, so the detour avoids it."""
+    net = b4
+    s1 = net.dpid["s1"]
+    net.core.switch_disconnected(s1, net.now)
+    net.settle()
+    net.link_down("s4", "s5")
+    batch = net.settle()
+    assert batch.sends and all(c.dpid != s1 for c in batch.sends)
+    assert net.delivers("10.0.0.2", "10.0.0.4") and net.delivers("10.0.0.4", "10.0.0.2")
+    assert net.all_pairs_delivered()
+    net.connect(s1)  # back: the shortest paths (through s1) return
+    net.discover(s1)
+    assert net.settle(seconds=4.0).sends
+    assert net.all_pairs_delivered()
+
+
+def test_a_link_that_failed_during_a_control_channel_cut_is_dropped_when_lldp_does_not_find_it(b4):
+    net = b4
+    s4, s5 = net.dpid["s4"], net.dpid["s5"]
+    net.core.switch_disconnected(s4, net.now)
+    for (a, pa), (b, pb) in sorted(net.links.items()):
+        if s4 in (a, b):
+            net.core.link_removed(a, pa, b, pb, net.now)
+    # meanwhile s4-s5 dies without a port going down (a fault in between): LLDP will not find it again
+    net.links = {k: v for k, v in net.links.items() if {k[0], v[0]} != {s4, s5}}
+    net.settle(seconds=2.0)
+    net.connect(s4)
+    net.discover(s4)
+    assert net.settle().recheck_after == pytest.approx(5.0, abs=0.6)
+    assert not net.all_pairs_delivered()  # the routes over s4-s5 are still there...
+    net.settle(seconds=5.0)
+    assert net.all_pairs_delivered()  # ...until the link counts as down
+    assert not any({a, b} == {s4, s5} for (a, _), (b, _) in net.core.fabric.links.items())
+
+
+def test_a_readback_that_times_out_leaves_the_switch_cleared_and_reprogrammed(b4):
+    net = b4
+    s2 = net.dpid["s2"]
+    net.core.switch_disconnected(s2, net.now)
+    net.core.switch_connected(s2, net.ports(s2), net.now)  # and it never answers the read-back
+    assert net.core.readback_timed_out(s2, net.now + 5.0)
+    net.switches.clear(s2)  # what the app then does: clear the switch
+    batch = net.settle()
+    assert batch.sends and {c.dpid for c in batch.sends} == {s2}
+    assert net.all_pairs_delivered()
