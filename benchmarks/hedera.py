@@ -8,7 +8,7 @@ The optimum is the edge-formulation multi-commodity max-throughput LP on the sam
 Throughputs are frame rates (iperf3's TCP goodput divided by the payload share of a full frame), so they
 compare with capacities. Needs root and Open vSwitch. Usage::
 
-    .venv/bin/python benchmarks/hedera.py [--bw 5] [--seconds 10] [--random 2] [--json out.json]
+    .venv/bin/python benchmarks/hedera.py [--bw 5] [--seconds 10] [--random 2 | --seeds 0,3] [--json out.json]
 """
 from __future__ import annotations
 
@@ -61,10 +61,10 @@ def optimum(topology_file: Path, pairs, rate_bps: float) -> float:
     return edge_optimum(graph, demands, "max-throughput")
 
 
-def run(bw: float, seconds: int, n_random: int, parallels=(1, 8)) -> list:
+def run(bw: float, seconds: int, seeds, parallels=(1, 8)) -> list:
     patterns = [(f"stride(4), {p} flow(s)/pair", stride(4), p) for p in parallels]
     patterns += [(f"random (seed {s}), {p} flow(s)/pair", random_permutation(s), p)
-                 for s in range(n_random) for p in parallels]
+                 for s in seeds for p in parallels]
     setup = lab.Setup("hedera", FatTreeTopo(k=4, bw=bw), REPO / "results" / "bench" / "hedera")
     rate = bw * 1e6
     rows = []
@@ -107,9 +107,11 @@ def main(argv=None) -> int:
     ap.add_argument("--bw", type=float, default=5.0, help="link speed in Mbit/s (default 5)")
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--random", type=int, default=2, help="random permutations (seeds 0..N-1)")
+    ap.add_argument("--seeds", help="random permutations of these seeds (comma-separated; instead of --random)")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
-    rows = run(args.bw, args.seconds, args.random)
+    seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else list(range(args.random))
+    rows = run(args.bw, args.seconds, seeds)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     print(table(rows, args.bw))

@@ -479,7 +479,7 @@ class Core:
         self.te_key, self.te_due = key, False
         start = time.perf_counter()
         self.te_plan = plan(self.fabric, self.intents.list(), self.settings.te_objective, self.settings.te_paths,
-                            self.settings.te_headroom, avoid)
+                            self.settings.te_headroom, avoid, self.settings.te_fewest_paths_seconds)
         self.te_solve_seconds = time.perf_counter() - start
         if self.te_plan.allocations:
             routed = [a for a in self.te_plan.allocations if a.routable]

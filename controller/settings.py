@@ -41,6 +41,9 @@ class Settings:
         "help": "re-run the TE solve this often even without changes (s); 0 to disable"})
     te_wcmp_budget: int = field(default=64, metadata={
         "help": "largest sum of the SELECT bucket weights of one intent's group (WCMP precision)"})
+    te_fewest_paths_seconds: float = field(default=1.0, metadata={
+        "help": "time the solver may take to route each allocation over the fewest paths, so that switches "
+                "hashing whole flows onto paths can follow it (s); 0 keeps the LP's split"})
     te_meter_burst_ms: float = field(default=50.0, metadata={
         "help": "meter burst size as this many milliseconds of the allocated rate (at least 16 full frames)"})
     port_stats_interval: float = field(default=2.0, metadata={
@@ -92,7 +95,8 @@ class Settings:
             if not getattr(self, name) > 0:
                 raise ValueError(f"[te] {name} must be > 0, got {getattr(self, name)!r}")
         for name in ("arp_settle_seconds", "arp_flood_interval", "reconcile_delay", "barrier_timeout",
-                     "stats_interval", "te_interval", "port_stats_interval", "restore_timeout", "switch_hold_time"):
+                     "stats_interval", "te_interval", "port_stats_interval", "restore_timeout", "switch_hold_time",
+                     "te_fewest_paths_seconds"):
             if getattr(self, name) < 0:
                 raise ValueError(f"[te] {name} must be >= 0, got {getattr(self, name)!r}")
         # The token travels in a header: printable ASCII without spaces. The value itself is not repeated.

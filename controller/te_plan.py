@@ -19,6 +19,7 @@ import networkx as nx
 
 import te
 from te.errors import TEError
+from te.unsplit import fewest_paths
 
 # Path rates below this are solver noise, not traffic (a meter counts in kbit/s anyway).
 MIN_PATH_BPS = 1000.0
@@ -111,7 +112,7 @@ def te_graph(fabric, headroom: float, avoid=frozenset()) -> nx.DiGraph:
 
 
 def plan(fabric, intents, objective: str = "max-min", k: int = 4, headroom: float = 0.1,
-         avoid=frozenset()) -> Plan:
+         avoid=frozenset(), fewest_paths_s: float = 0.0) -> Plan:
     """Allocate every intent over the current network.
 
     Parameters
@@ -126,6 +127,9 @@ def plan(fabric, intents, objective: str = "max-min", k: int = 4, headroom: floa
         Fraction of each link's capacity left free.
     avoid : set of int
         Switches no path may pass through (they may be its ends), see :func:`te_graph`.
+    fewest_paths_s : float
+        If > 0, the allocation is routed over the fewest paths at the same rates (:func:`te.unsplit.fewest_paths`,
+        with this time limit): a flow follows one path, so an intent with few flows cannot follow a split.
 
     Returns
     -------
@@ -150,6 +154,8 @@ def plan(fabric, intents, objective: str = "max-min", k: int = 4, headroom: floa
         demands = [te.Demand(i.id, i.src, i.dst, i.rate_bps, i.weight, i.priority) for i, _, _ in routed]
         try:
             solution = te.solve(g, demands, objective=objective, k=k)
+            if fewest_paths_s > 0:
+                solution = fewest_paths(solution, fewest_paths_s)
         except TEError as exc:
             status = f"failed: {exc}"
             for intent, src, dst in routed:

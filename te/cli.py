@@ -19,6 +19,7 @@ from te.engine import OBJECTIVES, build, candidates_for
 from te.errors import SolverError, TEError
 from te.io import read_demands, read_topology
 from te.paths import PATH_METHODS
+from te.unsplit import fewest_paths, paths_used
 
 _TOP_LINKS = 5
 
@@ -32,6 +33,9 @@ def _parser():
     p.add_argument("--path-method", choices=PATH_METHODS, default="ksp",
                    help="k shortest paths (default) or edge-disjoint paths")
     p.add_argument("--default-capacity", type=float, metavar="BPS", help="capacity of links whose file gives none")
+    p.add_argument("--fewest-paths", type=float, default=0.0, metavar="SECONDS",
+                   help="then route the same rates over the fewest paths, with this time limit "
+                        "(switches that hash whole flows can follow it; default 0: off)")
     p.add_argument("--output", metavar="FILE.json", help="write the full allocation as JSON")
     return p
 
@@ -50,7 +54,9 @@ def _summary(sol, times):
     lines = [
         f"objective        {sol.objective} ({sol.status})",
         f"demands          {len(sol.demands)}, candidate paths {len(sol.paths)}, "
-        f"LPs {sol.stats.get('lps', 0)}, variables {sol.stats.get('variables', 0)}",
+        f"LPs {sol.stats.get('lps', 0)}, variables {sol.stats.get('variables', 0)}, "
+        f"paths used {paths_used(sol)}" + (f" (LP split: {sol.stats['paths_used_before']})"
+                                            if "paths_used_before" in sol.stats else ""),
         f"time             paths {times['paths']:.3f} s, build {times['build']:.3f} s, solve {times['solve']:.3f} s",
         f"max utilisation  {sol.max_link_utilization:.4f}",
         f"allocated        {_rate(allocated)} of {_rate(requested)} requested ({100 * share:.2f}%)",
@@ -99,6 +105,8 @@ def main(argv=None) -> int:
         model = build(cands, args.objective)
         t2 = time.perf_counter()
         sol = model.solve()
+        if args.fewest_paths > 0:
+            sol = fewest_paths(sol, args.fewest_paths)
         t3 = time.perf_counter()
     except TEError as exc:
         print(f"te-solve: error: {exc}", file=sys.stderr)
