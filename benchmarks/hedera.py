@@ -61,11 +61,12 @@ def optimum(topology_file: Path, pairs, rate_bps: float) -> float:
     return edge_optimum(graph, demands, "max-throughput")
 
 
-def run(bw: float, seconds: int, seeds, parallels=(1, 8)) -> list:
+def run(bw: float, seconds: int, seeds, parallels=(1, 8), fewest_paths_s: float = 1.0) -> list:
     patterns = [(f"stride(4), {p} flow(s)/pair", stride(4), p) for p in parallels]
     patterns += [(f"random (seed {s}), {p} flow(s)/pair", random_permutation(s), p)
                  for s in seeds for p in parallels]
-    setup = lab.Setup("hedera", FatTreeTopo(k=4, bw=bw), REPO / "results" / "bench" / "hedera")
+    setup = lab.Setup("hedera", FatTreeTopo(k=4, bw=bw), REPO / "results" / "bench" / "hedera",
+                      te_fewest_paths_seconds=fewest_paths_s)
     rate = bw * 1e6
     rows = []
     with lab.running(setup):
@@ -108,10 +109,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--random", type=int, default=2, help="random permutations (seeds 0..N-1)")
     ap.add_argument("--seeds", help="random permutations of these seeds (comma-separated; instead of --random)")
+    ap.add_argument("--fewest-paths", type=float, default=1.0, metavar="SECONDS",
+                    help="the controller's te_fewest_paths_seconds (0: keep the LP's split)")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else list(range(args.random))
-    rows = run(args.bw, args.seconds, seeds)
+    rows = run(args.bw, args.seconds, seeds, fewest_paths_s=args.fewest_paths)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     print(table(rows, args.bw))
