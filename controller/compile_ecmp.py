@@ -9,7 +9,8 @@ Pipeline on every switch::
                       anything else  -> drop
     table 1 (ROUTE)   ipv4_dst = local host  -> output host port
                       ipv4_dst = remote host -> SELECT group of the egress switch
-                                                (one bucket per equal-cost path: push label, output)
+                                                (one bucket per equal-cost path: push label, output;
+                                                 a failed path's bucket stays, lent to another path)
                       IPv4 multicast/broadcast -> drop
                       miss           -> controller (learn the sender, probe the destination)
 """
@@ -61,7 +62,8 @@ def compile_baseline(switches, hosts, tunnels: dict, group_ids) -> State:
     hosts : iterable of Host
         Known hosts (hosts on switches not in ``switches`` are ignored).
     tunnels : dict
-        ``{(ingress, egress): tuple of Tunnel}`` from :class:`controller.tunnels.TunnelPlanner`.
+        ``{(ingress, egress): tuple of Tunnel}`` from :class:`controller.tunnels.TunnelPlanner`, one per
+        bucket in bucket order (a tunnel may appear twice).
     group_ids : IdAllocator
         Stable group id per egress switch (the same id on every ingress switch).
         Keys not used in this state are released.

@@ -359,9 +359,13 @@ class Core:
                 # link or host would delete what carries traffic), nor get ids handed out meanwhile.
                 return Batch(recheck_after=RECHECK_S)
         held = self._held(now)
+        slots = self.planner.slots
         desired = self._desired()
         needs_held = _additions(diff(_only(self.installed, held), _only(desired, held)))
         if needs_held:
+            # Plan again from the bucket slots of the last recomputation, not from the discarded plan's:
+            # a lent bucket whose borrower survives must stay with it.
+            self.planner.slots = slots
             # The plan needs switches that cannot be programmed now: route what can be routed around them
             # (they stay usable as ends, and as transit where their rules are in place).
             desired = self._desired(avoid=frozenset(held))
@@ -466,6 +470,7 @@ class Core:
         """Before the first recomputation after a start: keep the ids the switches use."""
         hints = id_hints(self.installed, self.fabric.links)
         taken = self.ids.adopt(hints)
+        self.planner.adopt(hints.ecmp_slots)
         LOG.info("te: network back %.1f s after start: %d switches, %d links, %d hosts; adopted %d ids in use "
                  "(%d ECMP and %d TE labels, %d ECMP groups, %d TE groups, %d meters)", now - self.started_at,
                  len(self.connected), len(self.fabric.links), len(self.fabric.hosts), taken, len(hints.ecmp_labels),

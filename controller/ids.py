@@ -91,6 +91,9 @@ class IdHints:
     ecmp_groups: dict = field(default_factory=dict)  # egress dpid -> group id
     te_groups: dict = field(default_factory=dict)  # intent id -> group id
     te_meters: dict = field(default_factory=dict)  # intent id -> meter id
+    # (ingress, egress) -> path key of every bucket of its ECMP group, in bucket order (for the
+    # TunnelPlanner's slots, not an id: IdSpace.adopt leaves it alone)
+    ecmp_slots: dict = field(default_factory=dict)
 
 
 class IdSpace:

@@ -8,7 +8,9 @@ state, and before the first recomputation learns from them what it forgot:
 - the hosts (:func:`hosts_from_routes`): a route that outputs to a port delivers to
   a host on that port, and hosts with established traffic never send a packet-in;
 - the ids it chose (:func:`id_hints`): MPLS labels per tunnel path, ECMP group ids per
-  egress switch, TE group and meter ids per intent (given to :meth:`controller.ids.IdSpace.adopt`).
+  egress switch, TE group and meter ids per intent (given to :meth:`controller.ids.IdSpace.adopt`),
+  and the paths of the ECMP groups' buckets in order (given to :meth:`controller.tunnels.TunnelPlanner.adopt`,
+  so that bucket positions, and with them the flows' paths, stay as they are).
   Fresh allocators would number things differently, and every renumbered entry is a delete plus an add.
 
 With the same intents and topology the first recomputation then sends no change at all.
@@ -115,7 +117,7 @@ def id_hints(state, links: dict) -> IdHints:
 
     hints = IdHints()
     for g in state.groups():
-        egresses = set()
+        egresses, keys = set(), []
         for b in g.buckets:
             start = _tunnel_start(b)
             key = start and follow(g.dpid, start[1], start[0])
@@ -125,8 +127,11 @@ def id_hints(state, links: dict) -> IdHints:
             te_tunnel = is_te_label(start[0])
             (hints.te_labels if te_tunnel else hints.ecmp_labels)[key] = start[0]
             egresses.add(None if te_tunnel else key[1])
+            keys.append(key)
         if len(egresses) == 1 and None not in egresses:  # an ECMP group: every bucket towards one egress
-            hints.ecmp_groups[egresses.pop()] = g.group_id
+            egress = egresses.pop()
+            hints.ecmp_groups[egress] = g.group_id
+            hints.ecmp_slots[(g.dpid, egress)] = keys  # a path lent a failed path's bucket appears twice
     for f in state.flows():
         owner = decode_cookie(f.cookie)
         if owner is None or (owner.owner, owner.kind) != (OWNER_TE, KIND_INTENT):

@@ -87,34 +87,110 @@ def equal_cost_paths(adjacency: dict, src: int, dst: int, max_paths: int, graph=
 
 
 class TunnelPlanner:
-    """Tunnels for a set of (ingress, egress) switch pairs, labels stable per path.
+    """Tunnels for a set of (ingress, egress) switch pairs, labels stable per path, bucket positions stable per pair.
 
     ``labels`` is the :class:`controller.ids.IdAllocator` of ECMP labels (keyed by ``(hops, egress)``).
+
+    Open vSwitch picks a SELECT bucket per flow by bucket position: by highest random weight over
+    the bucket ids (with OpenFlow 1.3 a bucket's id is its position), or, with the ``dp_hash``
+    selection of OVS 2.10 and later, through a table of hash values to buckets built from the
+    buckets in order. Dropping a failed path's bucket would shift the positions after it, or rebuild
+    that table, and move flows of surviving paths too (tests/e2e/test_resilient_ecmp.py measures it).
+    So each pair keeps ``slots``: one ``(owner, current)`` path key per bucket position. A failed owner's slot is lent
+    to the surviving path with the fewest slots (ties: sorted order) and given back when the owner
+    returns; only the flows of the failed path move, and back. New equal-cost paths get slots
+    appended, up to ``max_paths``. When no owner survives (the shortest path length changed), the
+    slots start afresh. Labels are kept for owners while they are down, so a returning path comes
+    back with its old label and the group is exactly as before the failure.
+
+    >>> from controller.ids import IdAllocator
+    >>> adj = {(1, 2): 1, (2, 4): 2, (1, 3): 2, (3, 4): 2, (1, 5): 3, (5, 4): 2}
+    >>> planner = TunnelPlanner(IdAllocator(16, 99))
+    >>> [t.label for t in planner.plan(adj, [(1, 4)])[(1, 4)]]
+    [16, 17, 18]
+    >>> down = {arc: p for arc, p in adj.items() if arc != (2, 4)}
+    >>> [t.label for t in planner.plan(down, [(1, 4)])[(1, 4)]]  # slot 0 lent to path 17
+    [17, 17, 18]
+    >>> [t.label for t in planner.plan(adj, [(1, 4)])[(1, 4)]]
+    [16, 17, 18]
     """
 
     def __init__(self, labels, max_paths: int = 16):
         self.max_paths = max_paths
         self.labels = labels
+        # (ingress, egress) -> tuple of (owner, current) path keys, one per bucket; owner None: unknown (adopted)
+        self.slots: dict = {}
 
     def plan(self, adjacency: dict, pairs, avoid=frozenset()) -> dict:
         """``{(ingress, egress): tuple of Tunnel}`` for every pair with a path (pairs without one are left out).
 
+        A pair's tunnels are its bucket slots in order, so a path may appear more than once.
         Switches in ``avoid`` are never transit (they may be a pair's ends).
         """
         result: dict = {}
-        in_use = []
+        slots: dict = {}
         graph = nx.DiGraph(list(adjacency))
         for src, dst in sorted(set(pairs)):
-            tunnels = []
             g = nx.restricted_view(graph, set(avoid) - {src, dst}, []) if avoid else graph
-            for hops in equal_cost_paths(adjacency, src, dst, self.max_paths, g):
-                key = (hops, dst)
-                in_use.append(key)
-                tunnels.append(Tunnel(self.labels.get(key), hops, dst))
-            if tunnels:
-                result[(src, dst)] = tuple(tunnels)
-        self.labels.retain(in_use)
+            live = [(hops, dst) for hops in equal_cost_paths(adjacency, src, dst, self.max_paths, g)]
+            if live:
+                slots[(src, dst)] = reslot(self.slots.get((src, dst), ()), live, self.max_paths)
+                result[(src, dst)] = tuple(Tunnel(self.labels.get(cur), cur[0], dst) for _, cur in slots[(src, dst)])
+        self.slots = slots
+        self.labels.retain({key for ss in slots.values() for slot in ss for key in slot if key is not None})
         return result
+
+    def adopt(self, groups: dict) -> None:
+        """Slots from the buckets a restarted controller finds on the switches: ``{(ingress, egress): keys}``
+        with one path key per bucket, in bucket order (:attr:`controller.ids.IdHints.ecmp_slots`).
+
+        Which path owned a lent slot is not on the switches: a repeated path owns its first slot only,
+        and a path that returns takes the unowned slots first (before any is appended).
+
+        >>> planner = TunnelPlanner(None)
+        >>> planner.adopt({(1, 4): ["b", "b", "c"]}); planner.slots
+        {(1, 4): (('b', 'b'), (None, 'b'), ('c', 'c'))}
+        """
+        for pair, keys in groups.items():
+            self.slots[pair] = tuple((None if key in keys[:i] else key, key) for i, key in enumerate(keys))
+
+
+def reslot(slots, live: list, max_paths: int) -> tuple:
+    """A pair's ``(owner, current)`` slots for the equal-cost paths ``live`` (sorted), from its previous ``slots``.
+
+    >>> fresh = reslot((), ["a", "b", "c"], 4); fresh
+    (('a', 'a'), ('b', 'b'), ('c', 'c'))
+    >>> lent = reslot(fresh, ["b", "c"], 4); lent  # a fails: its slot goes to b (as few slots as c, sorted first)
+    (('a', 'b'), ('b', 'b'), ('c', 'c'))
+    >>> reslot(lent, ["c"], 4)  # b fails too: both its slot and the one it borrowed go to c
+    (('a', 'c'), ('b', 'c'), ('c', 'c'))
+    >>> reslot(lent, ["a", "b", "c", "d"], 4)  # a is back, d is new
+    (('a', 'a'), ('b', 'b'), ('c', 'c'), ('d', 'd'))
+    >>> reslot(lent, ["x", "y"], 4)  # no owner survives: afresh
+    (('x', 'x'), ('y', 'y'))
+    """
+    alive = set(live)
+    if not any(owner in alive for owner, _ in slots):
+        return tuple((key, key) for key in live[:max_paths])
+    slots = [list(slot) for slot in slots[:max_paths]]
+    owners = {owner for owner, _ in slots}
+    new = [key for key in live if key not in owners]
+    for slot in slots:  # owners back home; unowned slots (adopted after a restart) go to new paths first
+        if slot[0] is None and new:
+            slot[0] = new.pop(0)
+        if slot[0] in alive:
+            slot[1] = slot[0]
+    slots += [[key, key] for key in new[:max_paths - len(slots)]]
+    count = {key: 0 for key in live}
+    for _, current in slots:
+        if current in alive:
+            count[current] += 1
+    rank = {key: i for i, key in enumerate(live)}
+    for slot in slots:  # a lent slot stays with its borrower while that lives: its flows do not move again
+        if slot[1] not in alive:
+            slot[1] = min(live, key=lambda key: (count[key], rank[key]))
+            count[slot[1]] += 1
+    return tuple(tuple(slot) for slot in slots)
 
 
 def tunnel_flows(tunnel: Tunnel, flow_cookie: int = COOKIE_TUNNEL) -> list:
