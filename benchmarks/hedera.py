@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from pathlib import Path
@@ -22,26 +21,9 @@ from pathlib import Path
 from topologies import lab
 import te
 from te.lp import edge_optimum
-from topologies.fattree import FatTreeTopo
+from topologies.fattree import FatTreeTopo, random_permutation, stride
 
 REPO = lab.REPO
-
-HOSTS = 16
-
-
-def stride(step: int) -> list:
-    return [(i, (i + step) % HOSTS) for i in range(HOSTS)]
-
-
-def random_permutation(seed: int) -> list:
-    """A permutation without fixed points (every host sends to another and receives one flow)."""
-    rng = random.Random(seed)
-    while True:
-        dst = list(range(HOSTS))
-        rng.shuffle(dst)
-        if all(i != d for i, d in enumerate(dst)):
-            return list(enumerate(dst))
-
 
 def run_flows(net, pairs, seconds: int, parallel: int) -> float:
     """Aggregate received TCP goodput (bit/s) of ``parallel`` flows per pair, all pairs at once."""

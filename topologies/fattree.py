@@ -16,6 +16,8 @@ if globals().get("__package__") != "topologies":  # executed by `mn --custom`
     sys.path.insert(0, __import__("os").path.dirname(sys._getframe(0).f_code.co_filename))
     __import__("mnboot").prepare(sys._getframe(0).f_code.co_filename)
 
+import random  # noqa: E402
+
 import networkx as nx  # noqa: E402
 
 from topologies.base import GraphTopo, add_hosts  # noqa: E402
@@ -62,6 +64,30 @@ def fattree_graph(k=4, bw=10):
     for n in range(1, len(hosts_at) + 1):
         graph.nodes[f"h{n}"]["pod"] = (n - 1) // (half * half)
     return graph
+
+
+def stride(step: int, hosts: int = 16) -> list:
+    """Hedera's stride pattern: host i (0-based) sends to host i + step.
+
+    >>> stride(4)[:2], stride(4)[-1]
+    ([(0, 4), (1, 5)], (15, 3))
+    """
+    return [(i, (i + step) % hosts) for i in range(hosts)]
+
+
+def random_permutation(seed: int, hosts: int = 16) -> list:
+    """A seeded permutation without fixed points: every host sends to another one and receives one flow.
+
+    >>> p = random_permutation(0)
+    >>> sorted(d for _, d in p) == list(range(16)) and all(s != d for s, d in p)
+    True
+    """
+    rng = random.Random(seed)
+    while True:
+        dst = list(range(hosts))
+        rng.shuffle(dst)
+        if all(i != d for i, d in enumerate(dst)):
+            return list(enumerate(dst))
 
 
 class FatTreeTopo(GraphTopo):

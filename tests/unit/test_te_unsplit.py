@@ -8,7 +8,7 @@ import pytest
 import te
 from te.unsplit import fewest_paths, paths_used
 from topologies.b4 import b4_graph
-from topologies.fattree import fattree_graph
+from topologies.fattree import fattree_graph, random_permutation as permutation
 
 
 def directed(description, headroom=0.1) -> nx.DiGraph:
@@ -17,15 +17,6 @@ def directed(description, headroom=0.1) -> nx.DiGraph:
         for a, b in ((u, v), (v, u)):
             g.add_edge(a, b, capacity=data["capacity"] * (1 - headroom), weight=1.0)
     return g
-
-
-def permutation(seed: int, n: int = 16) -> list:
-    rng = random.Random(seed)
-    while True:
-        dst = list(range(n))
-        rng.shuffle(dst)
-        if all(i != d for i, d in enumerate(dst)):
-            return list(enumerate(dst))
 
 
 def check_valid(before, after):
