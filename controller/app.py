@@ -57,6 +57,12 @@ def logged(handler):
     return wrapper
 
 
+# The replies of a switch's read-back: which part of its state each holds, and its parser.
+_READBACK = {ofp_event.EventOFPFlowStatsReply: ("flows", ofmsg.flow_spec),
+             ofp_event.EventOFPGroupDescStatsReply: ("groups", ofmsg.group_spec),
+             ofp_event.EventOFPMeterConfigStatsReply: ("meters", ofmsg.meter_spec)}
+
+
 def _port_live(ofp, port) -> bool:
     return port.port_no <= ofp.OFPP_MAX and not (port.state & ofp.OFPPS_LINK_DOWN) \
         and not (port.config & ofp.OFPPC_PORT_DOWN)
@@ -88,8 +94,11 @@ class TEController(app_manager.RyuApp):
         kwargs["wsgi"].register(TERestController, {"app": self.core})
         settings = self.core.settings
         self.threads.append(hub.spawn(self._reconcile_loop))
-        for interval, job in ((settings.stats_interval, self._log_stats), (settings.te_interval, self._te_due),
-                              (settings.port_stats_interval, self._poll_counters)):
+        jobs = ((settings.stats_interval, lambda: self.logger.info("te: stats %s", " ".join(
+                    f"{k}={v}" for k, v in sorted(self.core.counters.items())))),
+                (settings.te_interval, lambda: self._react(self.core.te_timer())),
+                (settings.port_stats_interval, self._poll_counters))
+        for interval, job in jobs:
             if interval > 0:
                 self.threads.append(hub.spawn(self._every, interval, job))
 
@@ -145,26 +154,13 @@ class TEController(app_manager.RyuApp):
         for msg in ofmsg.readback_requests(dp):
             dp.send_msg(msg)
 
-    @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
+    @set_ev_cls(list(_READBACK), MAIN_DISPATCHER)
     @logged
-    def _flow_stats_reply(self, ev):
-        self._readback_part(ev.msg, "flows", ofmsg.flow_spec)
-
-    @set_ev_cls(ofp_event.EventOFPGroupDescStatsReply, MAIN_DISPATCHER)
-    @logged
-    def _group_desc_reply(self, ev):
-        self._readback_part(ev.msg, "groups", ofmsg.group_spec)
-
-    @set_ev_cls(ofp_event.EventOFPMeterConfigStatsReply, MAIN_DISPATCHER)
-    @logged
-    def _meter_config_reply(self, ev):
-        self._readback_part(ev.msg, "meters", ofmsg.meter_spec)
-
-    def _readback_part(self, msg, part, parse):
-        dp = msg.datapath
+    def _readback_reply(self, ev):
+        dp, (part, parse) = ev.msg.datapath, _READBACK[type(ev)]
         if self.dps.get(dp.id) is dp:
-            specs = [parse(dp, dp.id, s) for s in msg.body]
-            self._react(self.core.readback(dp.id, part, specs, ofmsg.reply_complete(msg), time.monotonic()))
+            specs = [parse(dp, dp.id, s) for s in ev.msg.body]
+            self._react(self.core.readback(dp.id, part, specs, ofmsg.reply_complete(ev.msg), time.monotonic()))
 
     def _readback_timeout(self, dp):
         if self.dps.get(dp.id) is dp and self.core.readback_timed_out(dp.id, time.monotonic()):
@@ -180,17 +176,12 @@ class TEController(app_manager.RyuApp):
         live = msg.reason != ofp.OFPPR_DELETE and _port_live(ofp, msg.desc)
         self._react(self.core.port_changed(dp.id, msg.desc.port_no, live, time.monotonic()))
 
-    @set_ev_cls(topo_event.EventLinkAdd)
+    @set_ev_cls([topo_event.EventLinkAdd, topo_event.EventLinkDelete])
     @logged
-    def _link_add(self, ev):
+    def _link(self, ev):
         s, d = ev.link.src, ev.link.dst
-        self._react(self.core.link_added(s.dpid, s.port_no, d.dpid, d.port_no, time.monotonic()))
-
-    @set_ev_cls(topo_event.EventLinkDelete)
-    @logged
-    def _link_delete(self, ev):
-        s, d = ev.link.src, ev.link.dst
-        self._react(self.core.link_removed(s.dpid, s.port_no, d.dpid, d.port_no, time.monotonic()))
+        change = self.core.link_added if isinstance(ev, topo_event.EventLinkAdd) else self.core.link_removed
+        self._react(change(s.dpid, s.port_no, d.dpid, d.port_no, time.monotonic()))
 
     # --- packets and counters ---------------------------------------------------------
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
@@ -279,17 +270,16 @@ class TEController(app_manager.RyuApp):
             self._wake_after(batch.recheck_after)
 
     def _wake_after(self, delay: float):
+        """Recompute in ``delay`` seconds (one timer: the earliest asked for)."""
         due = time.monotonic() + max(0.0, delay)
-        if self._wake_at is not None and self._wake_at <= due:
-            return
-        self._wake_at = due
+        if self._wake_at is None or due < self._wake_at:
+            self._wake_at = due
+            hub.spawn_after(max(0.0, delay), self._wake, due)
 
-        def wake():
-            if self._wake_at == due:
-                self._wake_at = None
-                self._dirty.set()
-
-        hub.spawn_after(max(0.0, delay), wake)
+    def _wake(self, due: float):
+        if self._wake_at == due:
+            self._wake_at = None
+            self._dirty.set()
 
     def _unconfirmed(self, dpids, conns: dict, timeout: float | None = None) -> set:
         """Send a barrier to each switch (on its connection in ``conns``) and wait for the replies; the
@@ -321,14 +311,7 @@ class TEController(app_manager.RyuApp):
             hub.sleep(interval)
             job()
 
-    def _te_due(self):
-        self._react(self.core.te_timer())
-
     def _poll_counters(self):
         for dp in list(self.dps.values()):
             dp.send_msg(ofmsg.port_stats_request(dp))
             dp.send_msg(ofmsg.meter_stats_request(dp))
-
-    def _log_stats(self):
-        counters = self.core.counters
-        self.logger.info("te: stats %s", " ".join(f"{k}={v}" for k, v in sorted(counters.items())))
