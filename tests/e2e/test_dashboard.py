@@ -67,7 +67,9 @@ def test_dashboard_shows_live_topology_utilisation_and_intents(network, artifact
             alloc = lab.allocation(setup, video)
             links = lab.api(setup, "GET", "/links", expect=200).json()["links"]
             busiest = max(links, key=lambda l: l["utilization"] or 0)
-            if (alloc["measured_bps"] or 0) > 6e6 and busiest["utilization"] >= 0.6:
+            # Clearly loaded, whatever share of the offered rate a busy machine manages to carry: what is
+            # checked below is that the page shows what the API measures, not how fast the emulator is.
+            if (alloc["measured_bps"] or 0) > 3e6 and busiest["utilization"] >= 0.3:
                 break
             assert time.monotonic() < deadline, (alloc, busiest)
         base = setup.controller.api_url.removesuffix("/te/v1")
@@ -88,13 +90,15 @@ def test_dashboard_shows_live_topology_utilisation_and_intents(network, artifact
     assert len(drawn) == 38 and all(u is not None for u in drawn.values()), drawn
     path = alloc["paths"][0]["switches"]
     first_hop = drawn[(path[0], path[1])]
-    assert first_hop >= 0.6, (first_hop, path)
+    api_first_hop = next(l["utilization"] for l in links if (l["src"], l["dst"]) == (path[0], path[1]))
+    assert first_hop >= 0.3 and abs(first_hop - api_first_hop) <= 0.2, (first_hop, api_first_hop, path)
     rows = dict(re.findall(r'<tr data-intent="([^"]+)">(.*?)</tr>', dom))
     assert list(rows) == [video, backup]
     assert "video (1)" in rows[video] and "installed" in rows[video] and "8 Mbit/s" in rows[video]
     assert re.search(r'class="measured"', rows[video]) and "backup (2)" in rows[backup]
     measured = re.findall(r'<td class="num">([^<]*)</td>', rows[video])[2]
-    assert measured.endswith("Mbit/s") and 6 <= float(measured.split()[0]) <= 8.5, measured
+    assert measured.endswith("Mbit/s"), measured
+    assert 0.75 * alloc["measured_bps"] <= float(measured.split()[0]) * 1e6 <= min(1.25 * alloc["measured_bps"], 8.5e6)
 
     assert shot.exists(), f"no screenshot: {result.stderr[-2000:]}"
     image = (matplotlib.image.imread(shot) * 255).round().astype(np.uint8)
