@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+import networkx as nx
+
 from topologies import lab
 import te
 from te.lp import edge_optimum
@@ -54,7 +56,13 @@ def run(bw: float, seconds: int, seeds, parallels=(1, 8), fewest_paths_s: float 
     with lab.running(setup):
         net = setup.net
         lab.wait_full_reachability(net, deadline_s=120)
+        description = setup.topo.graph
         for name, pairs, parallel in patterns:
+            # every host sends at most its link's rate, over the switches between the two hosts
+            flows = [(rate, nx.shortest_path_length(description, f"h{s + 1}", f"h{d + 1}") - 1, True) for s, d in pairs]
+            warning = lab.budget_warning(flows)
+            if warning:
+                print(f"{name}: {warning}", file=sys.stderr, flush=True)
             ecmp = run_flows(net, pairs, seconds, parallel) / lab.TCP_PAYLOAD_SHARE
             ids = [lab.post_intent(setup, src=net.hosts[s].IP(), dst=net.hosts[d].IP(), rate_bps=rate)
                    for s, d in pairs]
@@ -66,7 +74,8 @@ def run(bw: float, seconds: int, seeds, parallels=(1, 8), fewest_paths_s: float 
                 lab.api(setup, "DELETE", f"/intents/{intent_id}", expect=204)
             opt = optimum(setup.artifacts / "topology.json", pairs, rate)
             rows.append({"pattern": name, "optimum_bps": opt, "ecmp_bps": ecmp, "te_bps": te_rate,
-                         "te_planned_bps": planned})
+                         "te_planned_bps": planned, "offered_pkt_hops": lab.offered_pkt_hops(flows),
+                         "over_budget": warning is not None})
             print(json.dumps(rows[-1]), flush=True)
             time.sleep(1)
     return rows
@@ -80,7 +89,8 @@ def table(rows, bw) -> str:
              "(after 10% headroom) | TE: measured |", "|---|---|---|---|---|"]
     for r in rows:
         opt = r["optimum_bps"]
-        lines.append(f"| {r['pattern']} | {opt / 1e6:.1f} | {cell(r['ecmp_bps'], opt)} | "
+        flag = " (over the emulator's budget)" if r.get("over_budget") else ""
+        lines.append(f"| {r['pattern']}{flag} | {opt / 1e6:.1f} | {cell(r['ecmp_bps'], opt)} | "
                      f"{cell(r['te_planned_bps'], opt)} | {cell(r['te_bps'], opt)} |")
     return "\n".join(lines)
 

@@ -29,8 +29,8 @@ from pathlib import Path
 
 from topologies.b4 import B4Topo
 from topologies.lab import (
-    REPO, TCP_PAYLOAD_SHARE, UDP_FRAME, UDP_PAYLOAD, Api, Setup, environment_problem, machine_lock,
-    wait_full_reachability,
+    REPO, TCP_PAYLOAD_SHARE, UDP_FRAME, UDP_PAYLOAD, Api, Setup, budget_warning, environment_problem,
+    machine_lock, wait_full_reachability,
 )
 
 OUT = REPO / "results" / "demo"
@@ -339,7 +339,7 @@ def run(args, progress: Progress, setup_box: list, flows_box: list) -> None:
         shutil.rmtree(OUT)
     OUT.mkdir(parents=True)
 
-    progress.step(f"Starting ryu-manager (controller.app) and B4 in Mininet: 12 switches, 19 links, "
+    progress.step(f"Starting te-controller (controller.app) and B4 in Mininet: 12 switches, 19 links, "
                   f"12 hosts, {LINK_MBPS} Mbit/s links")
     setup = Setup("demo", B4Topo(bw=LINK_MBPS), OUT)
     setup_box.append(setup)
@@ -391,6 +391,11 @@ def run(args, progress: Progress, setup_box: list, flows_box: list) -> None:
     by_id = {a["intent_id"]: a for a in body["allocations"]}
     flows = plan_flows([intents[n] for n in names], by_id, setup.net)
     flows_box.extend(flows)
+    warning = budget_warning([(OVERSUBSCRIBE * f.intent["rate_bps"],
+                               max((len(p["switches"]) for p in by_id[f.intent["id"]]["paths"]), default=1), f.tcp)
+                              for f in flows])
+    if warning:
+        progress.note(warning)
     for flow in flows:
         rate = OVERSUBSCRIBE * flow.intent["rate_bps"] / 1e6
         progress.note(f"{flow.intent['name']:10} {flow.src.name:>3} -> {flow.dst.name:<3} "

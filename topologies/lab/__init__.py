@@ -3,7 +3,8 @@
 One place for what the e2e tests (``tests/e2e``), the benchmarks and the demo start, measure and
 stop: the controller and the network (:mod:`.control`), the REST client that checks every answer
 against the OpenAPI spec (:mod:`.api`), switch tables and counters (:mod:`.switches`),
-reachability and outages (:mod:`.reach`) and iperf3 traffic (:mod:`.traffic`).
+reachability and outages (:mod:`.reach`), iperf3 traffic (:mod:`.traffic`) and the emulator's budget
+(:mod:`.budget`).
 
 Usage::
 
@@ -28,6 +29,7 @@ from .switches import (
     steady_packet_in_rate, switch_tables,
 )
 from . import impostor  # noqa: F401  (lab.impostor.FLOW_MOD etc.)
+from .budget import PKT_HOPS_BUDGET, budget_warning, offered_pkt_hops
 from .traffic import (
     TCP_PAYLOAD_SHARE, UDP_FRAME, UDP_PAYLOAD, goodput_of, received_goodput, start_iperf_server, start_iperf_tcp,
     start_iperf_udp, udp_goodputs, wait_iperf_server,
