@@ -27,16 +27,19 @@ from topologies.fattree import FatTreeTopo, random_permutation, stride
 
 REPO = lab.REPO
 
-def run_flows(net, pairs, seconds: int, parallel: int) -> float:
-    """Aggregate received TCP goodput (bit/s) of ``parallel`` flows per pair, all pairs at once."""
+def run_flows(net, pairs, seconds: int, parallel: int) -> tuple:
+    """Aggregate received TCP goodput (bit/s) of ``parallel`` flows per pair, all pairs at once, and the share
+    of one core ovs-vswitchd used meanwhile."""
     servers, clients = [], []
     for n, (s, d) in enumerate(pairs):
         host = net.hosts[d]
         servers.append(lab.start_iperf_server(host, 5301 + n))
         lab.wait_iperf_server(host, 5301 + n)
+    cpu, start = lab.ovs_cpu_seconds(), time.monotonic()
     for n, (s, d) in enumerate(pairs):
         clients.append(lab.start_iperf_tcp(net.hosts[s], net.hosts[d].IP(), 5301 + n, seconds, parallel))
-    return sum(lab.received_goodput(srv, cli) for srv, cli in zip(servers, clients))
+    goodput = sum(lab.received_goodput(srv, cli) for srv, cli in zip(servers, clients))
+    return goodput, (lab.ovs_cpu_seconds() - cpu) / (time.monotonic() - start)
 
 
 def optimum(topology_file: Path, pairs, rate_bps: float) -> float:
@@ -63,18 +66,21 @@ def run(bw: float, seconds: int, seeds, parallels=(1, 8), fewest_paths_s: float 
             warning = lab.budget_warning(flows)
             if warning:
                 print(f"{name}: {warning}", file=sys.stderr, flush=True)
-            ecmp = run_flows(net, pairs, seconds, parallel) / lab.TCP_PAYLOAD_SHARE
+            ecmp, ecmp_cpu = run_flows(net, pairs, seconds, parallel)
+            ecmp /= lab.TCP_PAYLOAD_SHARE
             ids = [lab.post_intent(setup, src=net.hosts[s].IP(), dst=net.hosts[d].IP(), rate_bps=rate)
                    for s, d in pairs]
             allocs = lab.wait_allocations(setup, ids, timeout=30)
             planned = sum(a["allocated_bps"] for a in allocs.values())
             time.sleep(1)
-            te_rate = run_flows(net, pairs, seconds, parallel) / lab.TCP_PAYLOAD_SHARE
+            te_rate, te_cpu = run_flows(net, pairs, seconds, parallel)
+            te_rate /= lab.TCP_PAYLOAD_SHARE
             for intent_id in ids:
                 lab.api(setup, "DELETE", f"/intents/{intent_id}", expect=204)
             opt = optimum(setup.artifacts / "topology.json", pairs, rate)
             rows.append({"pattern": name, "optimum_bps": opt, "ecmp_bps": ecmp, "te_bps": te_rate,
                          "te_planned_bps": planned, "offered_pkt_hops": lab.offered_pkt_hops(flows),
+                         "ovs_cpu_ecmp": ecmp_cpu, "ovs_cpu_te": te_cpu,
                          "over_budget": warning is not None})
             print(json.dumps(rows[-1]), flush=True)
             time.sleep(1)
@@ -86,12 +92,13 @@ def table(rows, bw) -> str:
         return f"{v / 1e6:.1f} ({100 * v / opt:.0f}%)"
 
     lines = [f"| pattern (k=4 fat-tree, {bw:g} Mbit/s links) | LP optimum (Mbit/s) | ECMP only | TE: planned "
-             "(after 10% headroom) | TE: measured |", "|---|---|---|---|---|"]
+             "(after 10% headroom) | TE: measured | ovs-vswitchd CPU (ECMP / TE) |", "|---|---|---|---|---|---|"]
     for r in rows:
         opt = r["optimum_bps"]
         flag = " (over the emulator's budget)" if r.get("over_budget") else ""
         lines.append(f"| {r['pattern']}{flag} | {opt / 1e6:.1f} | {cell(r['ecmp_bps'], opt)} | "
-                     f"{cell(r['te_planned_bps'], opt)} | {cell(r['te_bps'], opt)} |")
+                     f"{cell(r['te_planned_bps'], opt)} | {cell(r['te_bps'], opt)} | "
+                     f"{100 * r['ovs_cpu_ecmp']:.0f}% / {100 * r['ovs_cpu_te']:.0f}% |")
     return "\n".join(lines)
 
 

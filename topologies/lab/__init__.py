@@ -29,7 +29,7 @@ from .switches import (
     steady_packet_in_rate, switch_tables,
 )
 from . import impostor  # noqa: F401  (lab.impostor.FLOW_MOD etc.)
-from .budget import PKT_HOPS_BUDGET, budget_warning, offered_pkt_hops
+from .budget import PKT_HOPS_BUDGET, budget_warning, offered_pkt_hops, ovs_cpu_seconds
 from .traffic import (
     TCP_PAYLOAD_SHARE, UDP_FRAME, UDP_PAYLOAD, goodput_of, received_goodput, start_iperf_server, start_iperf_tcp,
     start_iperf_udp, udp_goodputs, wait_iperf_server,

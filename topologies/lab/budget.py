@@ -38,3 +38,13 @@ def budget_warning(flows) -> str | None:
     return (f"EMULATOR BUDGET EXCEEDED: this run offers {offered:,.0f} packet-hops/s, more than {SAFE_SHARE:.0%} of "
             f"the {PKT_HOPS_BUDGET:,.0f} one ovs-vswitchd forwards here (benchmarks/emulator_budget.py): "
             "measured rates would show the emulator, not the controller; lower the link speed")
+
+
+def ovs_cpu_seconds() -> float:
+    """CPU seconds ovs-vswitchd has used so far (all its threads), from /proc: sample before and after a run."""
+    import os
+
+    with open("/run/openvswitch/ovs-vswitchd.pid") as f:
+        pid = int(f.read().strip())
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
