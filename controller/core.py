@@ -146,7 +146,8 @@ class Core:
         self.unconfirmed: dict = {}
         self.restoring = True  # until the network is back after a start (see _restore_done)
         self.te_plan = Plan(objective=settings.te_objective, headroom=settings.te_headroom)
-        self.te_key = None  # inputs of te_plan (intents generation, links, hosts)
+        self.te_inputs = None  # what the plans in te_plans were solved for (intents generation, links, hosts)
+        self.te_plans: dict = {}  # avoided switches -> Plan, for te_inputs
         self.te_due = False  # the periodic re-solve is due
         self.te_solve_seconds = None
         self.te_shown: dict = {}  # intent id -> [(PathShare, label, weight)] as compiled
@@ -359,30 +360,33 @@ class Core:
                 # link or host would delete what carries traffic), nor get ids handed out meanwhile.
                 return Batch(recheck_after=RECHECK_S)
         held = self._held(now)
-        slots = self.planner.slots
-        desired = self._desired()
+        slots, ids = self.planner.slots, self.ids.checkpoint()
+        te_plan, desired, shown = self._desired()
         needs_held = _additions(diff(_only(self.installed, held), _only(desired, held)))
         if needs_held:
-            # Plan again from the bucket slots of the last recomputation, not from the discarded plan's:
-            # a lent bucket whose borrower survives must stay with it.
+            # Plan again from the bucket slots and ids of the last recomputation, not from the discarded
+            # plan's: a lent bucket whose borrower survives must stay with it, and a label or id the
+            # discarded plan released must not be renumbered (every recomputation would change rules).
             self.planner.slots = slots
+            self.ids.rollback(ids)
             # The plan needs switches that cannot be programmed now: route what can be routed around them
             # (they stay usable as ends, and as transit where their rules are in place).
-            desired = self._desired(avoid=frozenset(held))
+            te_plan, desired, shown = self._desired(avoid=frozenset(held))
             needs_held = _additions(diff(_only(self.installed, held), _only(desired, held)))
+        self.te_plan, self.te_shown = te_plan, shown
+        self._note_computed()
         changes = diff(_without(self.installed, held), _without(desired, held))
         return Batch(changes, self._recheck_after(now), frozenset(held), bool(needs_held))
 
-    def _desired(self, avoid: frozenset = frozenset()) -> State:
-        """The state the switches should hold, with no path through ``avoid`` (they may be its ends)."""
-        self._solve_te_if_needed(avoid)
+    def _desired(self, avoid: frozenset = frozenset()) -> tuple:
+        """``(TE plan, state, compiled paths per intent)`` the switches should hold, with no path through
+        ``avoid`` (they may be its ends)."""
+        te_plan = self._te_plan_for(avoid)
         switches = set(self.fabric.switches)  # a held switch still forwards: keep routing through it
         tunnels = self.planner.plan(self.fabric.adjacency(), host_pairs(self.fabric), avoid)
         baseline = compile_baseline(switches, self.fabric.hosts.values(), tunnels, self.ids.ecmp_groups)
-        te_specs, self.te_shown = compile_te(self.te_plan, self.ids, self.settings.te_wcmp_budget,
-                                             self.settings.te_meter_burst_ms)
-        self._note_computed()
-        return State.of([*baseline, *(spec for spec in te_specs if spec.dpid in switches)])
+        te_specs, shown = compile_te(te_plan, self.ids, self.settings.te_wcmp_budget, self.settings.te_meter_burst_ms)
+        return te_plan, State.of([*baseline, *(spec for spec in te_specs if spec.dpid in switches)]), shown
 
     def confirm(self, batch: Batch, sent, confirmed: bool, now: float, seconds: float | None = None) -> None:
         """What of ``batch`` was sent (to connections still up) and whether every barrier was answered;
@@ -477,22 +481,28 @@ class Core:
                  len(hints.te_labels), len(hints.ecmp_groups), len(hints.te_groups), len(hints.te_meters))
 
     # --- traffic engineering --------------------------------------------------------------
-    def _solve_te_if_needed(self, avoid: frozenset = frozenset()) -> None:
-        key = (inputs_key(self.fabric, self.intents.generation), avoid)
-        if key == self.te_key and not self.te_due:
-            return
-        self.te_key, self.te_due = key, False
+    def _te_plan_for(self, avoid: frozenset) -> Plan:
+        """The TE plan for the current inputs with paths around ``avoid``: solved once per inputs and
+        ``avoid`` (while a switch is held, each recomputation needs the plan with and without it)."""
+        inputs = inputs_key(self.fabric, self.intents.generation)
+        if inputs != self.te_inputs or self.te_due:
+            self.te_inputs, self.te_due, self.te_plans = inputs, False, {}
+        if avoid in self.te_plans:
+            return self.te_plans[avoid]
         start = time.perf_counter()
-        self.te_plan = plan(self.fabric, self.intents.list(), self.settings.te_objective, self.settings.te_paths,
-                            self.settings.te_headroom, avoid, self.settings.te_fewest_paths_seconds)
+        te_plan = plan(self.fabric, self.intents.list(), self.settings.te_objective, self.settings.te_paths,
+                       self.settings.te_headroom, avoid, self.settings.te_fewest_paths_seconds)
         self.te_solve_seconds = time.perf_counter() - start
-        if self.te_plan.allocations:
-            routed = [a for a in self.te_plan.allocations if a.routable]
+        self.counters["te_solves"] += 1
+        self.te_plans[avoid] = te_plan
+        if te_plan.allocations:
+            routed = [a for a in te_plan.allocations if a.routable]
             LOG.info("te: solved %d intents (%d routable) with %s in %.0f ms: %s, %.3g bit/s allocated",
-                     len(self.te_plan.allocations), len(routed), self.te_plan.objective,
-                     1000 * self.te_solve_seconds, self.te_plan.status, sum(a.allocated_bps for a in routed))
-        if self.te_plan.status.startswith("failed"):
-            LOG.warning("te: TE solve %s", self.te_plan.status)
+                     len(te_plan.allocations), len(routed), te_plan.objective,
+                     1000 * self.te_solve_seconds, te_plan.status, sum(a.allocated_bps for a in routed))
+        if te_plan.status.startswith("failed"):
+            LOG.warning("te: TE solve %s", te_plan.status)
+        return te_plan
 
     def _signature(self, allocation) -> tuple:
         shown = tuple((share.dpids, label, weight) for share, label, weight in self.te_shown.get(allocation.intent.id, ()))

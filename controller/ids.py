@@ -70,6 +70,24 @@ class IdAllocator:
         self._ids = {k: v for k, v in self._ids.items() if k in keep}
         self._used = set(self._ids.values())
 
+    def checkpoint(self) -> tuple:
+        """What :meth:`rollback` needs to undo every ``get``/``retain`` after this call."""
+        return dict(self._ids), self._next
+
+    def rollback(self, checkpoint: tuple) -> None:
+        """Back to a :meth:`checkpoint`: ids handed out since are free again, ids released since are back.
+
+        >>> ids = IdAllocator(1, 9)
+        >>> ids.get("a"); mark = ids.checkpoint(); ids.get("b"); ids.retain(["b"])
+        1
+        2
+        >>> ids.rollback(mark); ids.lookup("a"), ids.lookup("b"), ids.get("c")
+        (1, None, 2)
+        """
+        ids, self._next = checkpoint
+        self._ids = dict(ids)
+        self._used = set(self._ids.values())
+
     def _fresh(self) -> int:
         used = self._used
         span = self.last - self.first + 1
@@ -114,6 +132,14 @@ class IdSpace:
         self.ecmp_groups = IdAllocator(*ECMP_GROUPS)  # egress dpid
         self.te_groups = IdAllocator(*TE_GROUPS)  # intent id
         self.te_meters = IdAllocator(*TE_METERS)  # intent id
+
+    def checkpoint(self) -> dict:
+        return {kind: getattr(self, kind).checkpoint() for kind in self.KINDS}
+
+    def rollback(self, checkpoint: dict) -> None:
+        """Undo every id handed out or released since :meth:`checkpoint` (a plan that was discarded)."""
+        for kind, mark in checkpoint.items():
+            getattr(self, kind).rollback(mark)
 
     def adopt(self, hints: IdHints) -> int:
         """Give the hinted ids to the allocators (:meth:`IdAllocator.adopt`); how many took."""

@@ -261,3 +261,21 @@ def test_a_readback_that_times_out_leaves_the_switch_cleared_and_reprogrammed(b4
     batch = net.settle()
     assert batch.sends and {c.dpid for c in batch.sends} == {s2}
     assert net.all_pairs_delivered()
+
+
+def test_while_a_switch_is_held_each_plan_is_solved_once_and_keeps_its_clock(b4):
+    """Planning around a held switch needs two plans per recomputation; neither is solved again, nor
+    does an allocation's computed_at move, while nothing changes."""
+    net = b4
+    net.core.intents.create({"src": "10.0.0.2", "dst": "10.0.0.4", "rate_bps": 2 * MBIT})
+    net.settle()
+    net.core.switch_disconnected(net.dpid["s1"], net.now)
+    net.link_down("s4", "s5")
+    assert net.settle().pending_on_held is False
+    solves = net.core.counters["te_solves"]
+    [before] = net.core.allocations_body()["allocations"]
+    for _ in range(3):
+        assert net.settle().sends == []
+    [after] = net.core.allocations_body()["allocations"]
+    assert net.core.counters["te_solves"] == solves
+    assert after["computed_at"] == before["computed_at"] and after["state"] == "installed"
