@@ -91,13 +91,15 @@ class TEController(app_manager.RyuApp):
         self._barrier_waiters: dict = {}  # (dpid, xid) -> hub.Event
         self._held_packets: list = []  # PacketOuts waiting for the next recomputation to be installed
         self._wake_at = None  # when a scheduled recomputation is due
+        self._count_xids: set = set()  # (dpid, xid) of the flow-counter polls in flight (adaptive TE)
         kwargs["wsgi"].register(TERestController, {"app": self.core})
         settings = self.core.settings
         self.threads.append(hub.spawn(self._reconcile_loop))
         jobs = ((settings.stats_interval, lambda: self.logger.info("te: stats %s", " ".join(
                     f"{k}={v}" for k, v in sorted(self.core.counters.items())))),
                 (settings.te_interval, lambda: self._react(self.core.te_timer())),
-                (settings.port_stats_interval, self._poll_counters))
+                (settings.port_stats_interval, self._poll_counters),
+                (settings.te_elephant_interval if settings.te_elephants != "off" else 0, self._poll_flow_counts))
         for interval, job in jobs:
             if interval > 0:
                 self.threads.append(hub.spawn(self._every, interval, job))
@@ -158,7 +160,14 @@ class TEController(app_manager.RyuApp):
     @logged
     def _readback_reply(self, ev):
         dp, (part, parse) = ev.msg.datapath, _READBACK[type(ev)]
-        if self.dps.get(dp.id) is dp:
+        if (dp.id, ev.msg.xid) in self._count_xids:  # a poll of the per-flow counters, not a read-back
+            last = ofmsg.reply_complete(ev.msg)
+            if last:
+                self._count_xids.discard((dp.id, ev.msg.xid))
+            self._react(self.core.flow_counters(dp.id, [(s.match.items(), s.byte_count, s.packet_count)
+                                                              for s in ev.msg.body], last,
+                                                time.monotonic()))
+        elif self.dps.get(dp.id) is dp:
             specs = [parse(dp, dp.id, s) for s in ev.msg.body]
             self._react(self.core.readback(dp.id, part, specs, ofmsg.reply_complete(ev.msg), time.monotonic()))
 
@@ -310,6 +319,14 @@ class TEController(app_manager.RyuApp):
         while self.is_active:
             hub.sleep(interval)
             job()
+
+    def _poll_flow_counts(self):
+        self._count_xids.clear()  # an answer later than a whole interval is dropped
+        for dp in list(self.dps.values()):
+            msg = ofmsg.flow_counts_request(dp)
+            dp.set_xid(msg)
+            self._count_xids.add((dp.id, msg.xid))
+            dp.send_msg(msg)
 
     def _poll_counters(self):
         for dp in list(self.dps.values()):

@@ -28,7 +28,7 @@ import math
 
 from te.wcmp import quantize_weights
 
-from .pipeline import PRIO_TE, TABLE_ROUTE, intent_cookie, tunnel_cookie
+from .pipeline import COOKIE_ELEPHANT, PRIO_ELEPHANT, PRIO_TE, TABLE_ROUTE, intent_cookie, tunnel_cookie
 from .specs import ETH_TYPE_IPV4, GROUP_SELECT, FlowSpec, GroupSpec, MeterSpec, Output, ToGroup, match
 from .tunnels import Tunnel, tunnel_bucket, tunnel_flows
 
@@ -73,7 +73,7 @@ def meter_for(dpid: int, meter_id: int, rate_bps: float, burst_ms: float) -> Met
     return MeterSpec(dpid, meter_id, rate_kbps, burst_kb)
 
 
-def compile_te(te_plan, ids, budget: int = 64, burst_ms: float = 50.0):
+def compile_te(te_plan, ids, budget: int = 64, burst_ms: float = 50.0, steered=()):
     """Desired state for every routed intent of ``te_plan``.
 
     Parameters
@@ -86,6 +86,10 @@ def compile_te(te_plan, ids, budget: int = 64, burst_ms: float = 50.0):
         Largest sum of one group's bucket weights.
     burst_ms : float
         Meter burst (see :func:`meter_for`).
+    steered : iterable of (match, PathShare, meter key, rate)
+        Single flows to send down one path each (placed elephants, :mod:`controller.elephants`):
+        a rule at the path's ingress switch (PRIO_ELEPHANT) that meters the flow at ``rate`` (bit/s)
+        and pushes the path's tunnel label; the meter id is ``te_meters``' for ``meter key``.
 
     Returns
     -------
@@ -125,6 +129,16 @@ def compile_te(te_plan, ids, budget: int = 64, burst_ms: float = 50.0):
         specs.append(GroupSpec(ingress, group_id, GROUP_SELECT, tuple(buckets)))
         specs.append(FlowSpec(**classify, actions=(ToGroup(group_id),), meter_id=meter_id))
         installed[intent.id] = shown
+    for flow_match, share, meter_key, rate_bps in steered:
+        key = (share.hops, share.dpids[-1])
+        used_paths.append(key)
+        used_intents.append(meter_key)
+        tunnel = tunnels.get(key) or Tunnel(labels.get(key), share.hops, share.dpids[-1])
+        tunnels[key] = tunnel
+        meter_id = meter_ids.get(meter_key)
+        specs.append(meter_for(tunnel.ingress, meter_id, rate_bps, burst_ms))
+        specs.append(FlowSpec(tunnel.ingress, TABLE_ROUTE, PRIO_ELEPHANT, flow_match, tunnel_bucket(tunnel).actions,
+                              meter_id=meter_id, cookie=COOKIE_ELEPHANT))
     for tunnel in sorted(tunnels.values(), key=lambda t: t.label):
         specs.extend(tunnel_flows(tunnel, tunnel_cookie(tunnel.label)))
     labels.retain(used_paths)

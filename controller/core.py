@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 
 from .compile_ecmp import compile_baseline, host_pairs
 from .compile_te import compile_te
+from .elephants import ElephantTracker, FlowKey, count_flows, place
 from .hosts import ArpProxy, PacketOut
 from .ids import IdSpace
 from .intents import IntentRegistry
@@ -56,10 +57,10 @@ from .restore import PARTS, Readback, hosts_from_routes, id_hints  # noqa: F401 
 from .specs import State
 from .stats import ByteRates
 from .store import IntentStore, StoreError
-from .te_plan import Plan, inputs_key, plan
+from .te_plan import Plan, host_capacity, inputs_key, plan
 from .topology import Fabric, read_link_info
 from .tunnels import TunnelPlanner
-from .views import allocation_views, link_views, topology_view
+from .views import allocation_views, elephant_views, link_views, topology_view
 
 LOG = logging.getLogger("controller.core")
 
@@ -155,6 +156,9 @@ class Core:
         self.last_install: dict = {}  # what the last reconcile sent and how long it took
         self.port_rates = ByteRates()  # (dpid, port) -> transmitted bit/s
         self.meter_rates = ByteRates()  # (dpid, meter id) -> bit/s the meter let through
+        self.elephants = ElephantTracker(settings.te_elephant_threshold)  # polled only with te_elephants on
+        self.placements: dict = {}  # FlowKey -> elephants.Placement, as last compiled
+        self._placed_for = None  # what self.placements were computed from
         self.counters: Counter = Counter()
         self.collector = TECollector(self.metrics_snapshot)
 
@@ -221,6 +225,7 @@ class Core:
         self.kept.discard(dpid)
         self.port_rates.forget(dpid)
         self.meter_rates.forget(dpid)
+        self.elephants.forget(dpid)
         hold = self.settings.switch_hold_time
         self.disconnected[dpid] = now
         LOG.info("te: switch %016x disconnected; kept in the view (links, hosts, rules) for %.1f s", dpid, hold)
@@ -335,6 +340,16 @@ class Core:
         if complete:
             self.meter_rates.retain(dpid, [(dpid, m.meter_id) for m in self.installed.for_dpid(dpid).meters()])
 
+    def flow_counters(self, dpid: int, samples, complete: bool, now: float) -> Reaction:
+        """``samples``: ``(match fields, bytes, packets)`` of the flows switch ``dpid`` counted at its host ports
+        (:func:`controller.elephants.count_flows`); ``complete`` with the reply's last part."""
+        keyed = [(key, b, p) for key, b, p in ((FlowKey.from_match(dict(m)), b, p) for m, b, p in samples) if key]
+        before = self.elephants.detected
+        if not self.elephants.counters(dpid, keyed, complete, now, lambda ip: host_capacity(self.fabric, ip)):
+            return NOTHING
+        self.counters["elephants_detected"] += self.elephants.detected - before
+        return Reaction(recompute=True)
+
     def te_timer(self) -> Reaction:
         """The periodic re-solve is due."""
         self.te_due = True
@@ -385,8 +400,31 @@ class Core:
         switches = set(self.fabric.switches)  # a held switch still forwards: keep routing through it
         tunnels = self.planner.plan(self.fabric.adjacency(), host_pairs(self.fabric), avoid)
         baseline = compile_baseline(switches, self.fabric.hosts.values(), tunnels, self.ids.ecmp_groups)
-        te_specs, shown = compile_te(te_plan, self.ids, self.settings.te_wcmp_budget, self.settings.te_meter_burst_ms)
-        return te_plan, State.of([*baseline, *(spec for spec in te_specs if spec.dpid in switches)]), shown
+        counting = []
+        if self.settings.te_elephants != "off":
+            ports = {}
+            for h in self.fabric.hosts.values():
+                ports.setdefault(h.dpid, set()).add(h.port)
+            counting = [f for dpid in sorted(switches & ports.keys())
+                        for f in count_flows(dpid, ports[dpid], self.settings.te_elephant_idle)]
+        steered = [(p.elephant.key.match(self.fabric.hosts[p.elephant.key.src].port), p.share, ("elephant", p.elephant.key),
+                    p.share.rate_bps) for p in self._place_elephants(te_plan, avoid).values() if p.share is not None]
+        te_specs, shown = compile_te(te_plan, self.ids, self.settings.te_wcmp_budget, self.settings.te_meter_burst_ms,
+                                     steered)
+        return te_plan, State.of([*baseline, *counting, *(spec for spec in te_specs if spec.dpid in switches)]), shown
+
+    def _place_elephants(self, te_plan, avoid: frozenset) -> dict:
+        """Where the elephants go (:func:`controller.elephants.place`), computed again only when they, the
+        intents' plan or the network changed."""
+        mode = self.settings.te_elephants
+        elephants = self.elephants.list() if mode != "off" else []
+        key = (tuple(e.key for e in elephants), self.te_inputs, id(te_plan), avoid)
+        if key != self._placed_for:
+            self.placements = place(mode, self.fabric, elephants, te_plan, self.intents.list(), self.placements,
+                                    self.settings.te_paths, self.settings.max_paths, avoid,
+                                    self.settings.te_fewest_paths_seconds, self.settings.te_headroom) if elephants else {}
+            self._placed_for = key
+        return self.placements
 
     def confirm(self, batch: Batch, sent, confirmed: bool, now: float, seconds: float | None = None) -> None:
         """What of ``batch`` was sent (to connections still up) and whether every barrier was answered;
@@ -545,6 +583,11 @@ class Core:
                           "solve_seconds": self.te_solve_seconds, "headroom": self.te_plan.headroom,
                           "last_install": self.last_install}}
 
+    def elephants_body(self) -> dict:
+        return {"mode": self.settings.te_elephants, "threshold": self.settings.te_elephant_threshold,
+                "detected_total": self.elephants.detected,
+                "elephants": elephant_views(self.elephants.list(), self.placements)}
+
     def topology_body(self) -> dict:
         return topology_view(self.fabric)
 
@@ -556,6 +599,7 @@ class Core:
         allocations = self.allocations_body()
         return {"links": self.links_body()["links"], "allocations": allocations["allocations"],
                 "solve": allocations["solve"], "switches": len(self.connected), "counters": dict(self.counters),
+                "elephants": self.elephants_body()["elephants"] if self.settings.te_elephants != "off" else None,
                 "rules": {"flow": len(self.installed.flows()), "group": len(self.installed.groups()),
                           "meter": len(self.installed.meters())}}
 

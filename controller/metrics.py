@@ -9,6 +9,7 @@ The app hands :class:`TECollector` a callable that returns a mapping (every key 
       "rules":       {"flow": 40, "group": 12, "meter": 3},   # installed on the switches now
       "counters":    {"of_errors": 0, "packet_in": 812, ...},  # monotonic event counts
       "switches":    12,     # connected switches
+      "elephants":   [...],  # the Elephant objects of GET /te/v1/elephants (None: adaptive TE off)
     }
 
 so the metrics show exactly what the REST API shows, and this module needs neither Ryu nor
@@ -23,7 +24,9 @@ STATES = ("pending", "installed", "partial", "unroutable")
 LINK_LABELS = ("src", "src_port", "dst")
 INTENT_LABELS = ("intent", "name")
 # Counters with a metric of their own; every other counter goes to te_controller_events_total.
-NAMED_COUNTERS = {"of_errors": ("te_openflow_errors", "OpenFlow error messages received from switches")}
+NAMED_COUNTERS = {"of_errors": ("te_openflow_errors", "OpenFlow error messages received from switches"),
+                  "elephants_detected": ("te_elephants_detected", "Elephant flows adaptive TE detected")}
+ELEPHANT_STATES = ("placed", "no-room", "intent", "local", "unlocated", "new")
 
 
 class TECollector:
@@ -54,6 +57,16 @@ class TECollector:
         if data.get("switches") is not None:
             yield GaugeMetricFamily("te_switches_connected", "Switches connected to the controller",
                                     value=data["switches"])
+        if data.get("elephants") is not None:
+            yield _elephant_metrics(data["elephants"])
+
+
+def _elephant_metrics(elephants):
+    """Elephants by state, and their measured rates summed per state."""
+    family = GaugeMetricFamily("te_elephants", "Elephant flows adaptive TE tracks now, by state", labels=["state"])
+    for state in ELEPHANT_STATES:
+        family.add_metric([state], sum(1 for e in elephants if e["state"] == state))
+    return family
 
 
 def _link_metrics(links):

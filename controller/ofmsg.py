@@ -11,15 +11,19 @@ desired spec and the diff replaces or deletes it.
 """
 from __future__ import annotations
 
-from .pipeline import COOKIE_MARK, COOKIE_MARK_MASK
+from .pipeline import COOKIE_COUNTED, COOKIE_MARK, COOKIE_MARK_MASK, TABLE_FLOWS
 from .reconcile import ADD, DELETE, MODIFY, Change
 from .specs import (
     GROUP_ALL, GROUP_FAST_FAILOVER, GROUP_INDIRECT, GROUP_SELECT, GROUP_UNREADABLE,
-    METER_UNREADABLE, Bucket, FlowSpec, GroupSpec, MeterSpec, Output, PopMpls, PopVlan, PushMpls, PushVlan, SetField,
-    ToController, ToGroup, Unreadable,
+    METER_UNREADABLE, Bucket, FlowSpec, GroupSpec, Learn, MeterSpec, Output, PopMpls, PopVlan, PushMpls, PushVlan,
+    Resubmit, SetField, ToController, ToGroup, Unreadable,
 )
 
 _ALL_COOKIE_BITS = (1 << 64) - 1
+_IN_PORT = 0xFFF8  # OFPP_IN_PORT: resubmit keeps the packet's in_port
+# Widths of the fields a Learn may copy from the packet into the learned match.
+FIELD_BITS = {"eth_type": 16, "ip_proto": 8, "ipv4_src": 32, "ipv4_dst": 32, "tcp_src": 16, "tcp_dst": 16,
+              "udp_src": 16, "udp_dst": 16, "in_port": 32}
 
 
 def actions(dp, specs) -> list:
@@ -42,6 +46,14 @@ def actions(dp, specs) -> list:
             out.append(parser.OFPActionPopVlan())
         elif isinstance(a, SetField):
             out.append(parser.OFPActionSetField(**{a.field: a.value}))
+        elif isinstance(a, Resubmit):
+            out.append(parser.NXActionResubmitTable(in_port=_IN_PORT, table_id=a.table_id))
+        elif isinstance(a, Learn):
+            specs = [parser.NXFlowSpecMatch(src=v, dst=(f, 0), n_bits=FIELD_BITS[f]) for f, v in a.values]
+            specs += [parser.NXFlowSpecMatch(src=(f, 0), dst=(f, 0), n_bits=FIELD_BITS[f]) for f in a.fields]
+            out.append(parser.NXActionLearn(table_id=a.table_id, specs=specs, idle_timeout=a.idle_timeout,
+                                            fin_idle_timeout=a.fin_idle_timeout, priority=a.priority,
+                                            cookie=a.cookie))
         else:
             raise TypeError(f"no OpenFlow translation for action {a!r}")
     return out
@@ -149,6 +161,13 @@ def readback_requests(dp) -> list:
     ]
 
 
+def flow_counts_request(dp):
+    """Flow stats of the per-flow counters the switch learned (:data:`controller.pipeline.TABLE_FLOWS`)."""
+    ofp, parser = dp.ofproto, dp.ofproto_parser
+    return parser.OFPFlowStatsRequest(dp, 0, TABLE_FLOWS, ofp.OFPP_ANY, ofp.OFPG_ANY, COOKIE_COUNTED,
+                                      COOKIE_MARK_MASK, parser.OFPMatch())
+
+
 def meter_stats_request(dp):
     return dp.ofproto_parser.OFPMeterStatsRequest(dp, 0, dp.ofproto.OFPM_ALL)
 
@@ -181,9 +200,34 @@ def parse_actions(dp, acts) -> tuple:
             out.append(PopVlan())
         elif name == "OFPActionSetField":
             out.append(SetField(a.key, _hashable(a.value)))
+        elif name == "NXActionResubmitTable" and a.in_port == _IN_PORT:
+            out.append(Resubmit(a.table_id))
+        elif name == "NXActionLearn":
+            out.append(_parse_learn(a))
         else:
             out.append(Unreadable(str(a)))
     return tuple(out)
+
+
+def _parse_learn(a):
+    """A Learn if ``a`` only sets values and copies packet fields into the learned match (what
+    :func:`actions` builds)."""
+    values, fields = [], []
+    for spec in a.specs:
+        if type(spec).__name__ != "NXFlowSpecMatch" or not isinstance(spec.dst, tuple) or spec.dst[1] != 0:
+            return Unreadable(str(a))
+        name = spec.dst[0].removesuffix("_nxm")  # OVS may answer with the NXM names of the same fields
+        if FIELD_BITS.get(name) != spec.n_bits:
+            return Unreadable(str(a))
+        if isinstance(spec.src, int) and not fields:
+            values.append((name, spec.src))
+        elif spec.src == spec.dst:
+            fields.append(name)
+        else:
+            return Unreadable(str(a))
+    if a.hard_timeout or a.fin_hard_timeout or a.flags:
+        return Unreadable(str(a))
+    return Learn(a.table_id, a.priority, a.idle_timeout, a.fin_idle_timeout, a.cookie, tuple(values), tuple(fields))
 
 
 def flow_spec(dp, dpid: int, stat) -> FlowSpec:

@@ -8,8 +8,12 @@ Pipeline on every switch::
 
     table 0 (FABRIC)  ARP -> controller, IPv6 -> drop, MPLS label -> next hop | pop and ROUTE,
                       IPv4 -> ROUTE, anything else -> drop
-    table 1 (ROUTE)   TE classifiers (PRIO_TE + match fields) above the ECMP baseline (PRIO_ROUTE),
-                      multicast and broadcast dropped, a miss goes to the controller
+    table 1 (ROUTE)   TE classifiers (PRIO_TE + match fields) above placed elephants (PRIO_ELEPHANT)
+                      above the ECMP baseline (PRIO_ROUTE), multicast and broadcast dropped, a miss goes
+                      to the controller
+    table 2 (FLOWS)   only with adaptive TE (``te_elephants``): IPv4 from a host port is first counted
+                      here (resubmit from table 0): TCP and UDP learn a per-5-tuple entry that counts
+                      the flow's bytes (cookie COOKIE_COUNTED, idle timeout), the controller polls them
 
 Cookies (64 bits)::
 
@@ -17,7 +21,10 @@ Cookies (64 bits)::
     55..48  owner    OWNER_ECMP or OWNER_TE
     47..44  kind     KIND_*: control, route, tunnel (ECMP); intent, tunnel (TE)
     43..0   detail   TE intent: intent number (bits 20..43) and version (bits 0..19);
-                     TE tunnel: its MPLS label; ECMP: 0
+                     TE tunnel: its MPLS label; ECMP and elephants: 0
+
+Entries the switches learn in table 2 carry COOKIE_COUNTED (mark 0x7d): not ours to read back or
+remove (they expire by themselves), but ours to poll.
 
 Examples
 --------
@@ -37,11 +44,15 @@ from dataclasses import dataclass
 # --- tables and priorities -------------------------------------------------------------
 TABLE_FABRIC = 0  # control traffic, tunnel labels (transit / egress), IPv4 -> ROUTE
 TABLE_ROUTE = 1  # untagged IPv4 by destination: local host port or ingress group
+TABLE_FLOWS = 2  # per-flow byte counters learned at the ingress (adaptive TE only)
 
 PRIO_CONTROL = 1000  # ARP to the controller, IPv6 dropped
 PRIO_TUNNEL = 900  # label switching
 PRIO_TE = 500  # TE intent classifiers (+ number of L4 match fields: the more specific wins)
+PRIO_ELEPHANT = 400  # a detected elephant (5-tuple) placed on a TE tunnel; intents win over it
 PRIO_ROUTE = 100  # ECMP baseline, one rule per known host
+PRIO_COUNT = 20  # IPv4 from a host port: counted in TABLE_FLOWS, then ROUTE (above PRIO_DEFAULT)
+PRIO_LEARNED = 100  # TABLE_FLOWS: the learned per-5-tuple counters, above what learns them
 PRIO_NOISE = 50  # IPv4 broadcast / multicast dropped
 PRIO_DEFAULT = 10  # IPv4 -> ROUTE
 PRIO_MISS = 0
@@ -57,6 +68,7 @@ KIND_ROUTE = 2  # OWNER_ECMP
 KIND_TUNNEL = 3  # OWNER_ECMP
 KIND_INTENT = 1  # OWNER_TE
 KIND_TE_TUNNEL = 2  # OWNER_TE
+KIND_ELEPHANT = 3  # OWNER_TE: a placed elephant flow
 
 _KIND_SHIFT = 44
 _DETAIL_MASK = (1 << _KIND_SHIFT) - 1
@@ -84,6 +96,8 @@ def cookie(owner: int, kind: int, detail: int = 0) -> int:
 COOKIE_CONTROL = cookie(OWNER_ECMP, KIND_CONTROL)
 COOKIE_ROUTE = cookie(OWNER_ECMP, KIND_ROUTE)
 COOKIE_TUNNEL = cookie(OWNER_ECMP, KIND_TUNNEL)
+COOKIE_ELEPHANT = cookie(OWNER_TE, KIND_ELEPHANT)
+COOKIE_COUNTED = 0x7D << 56  # learned flow counters (mask COOKIE_MARK_MASK); decode_cookie says not ours
 
 
 def intent_number(intent_id: str) -> int:

@@ -268,6 +268,7 @@ ROUTES = (
     (f"{PREFIX}/allocations", ("GET",), lambda s, *_: Reply(200, s.allocations_body())),
     (f"{PREFIX}/topology", ("GET",), lambda s, *_: Reply(200, s.topology_body())),
     (f"{PREFIX}/links", ("GET",), lambda s, *_: Reply(200, s.links_body())),
+    (f"{PREFIX}/elephants", ("GET",), lambda s, *_: Reply(200, s.elephants_body())),
     (f"{PREFIX}/openapi.json", ("GET",), _openapi),
     ("/metrics", ("GET",), lambda s, *_: _raw(*s.metrics_text())),
     ("/", ("GET",), _dashboard),

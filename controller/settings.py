@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, fields
 
 from te.engine import OBJECTIVES
 
+ELEPHANT_MODES = ("off", "global-first-fit", "max-min")  # te_elephants (see controller.elephants)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -46,6 +48,15 @@ class Settings:
                 "hashing whole flows onto paths can follow it (s); 0 keeps the LP's split"})
     te_meter_burst_ms: float = field(default=50.0, metadata={
         "help": "meter burst size as this many milliseconds of the allocated rate (at least 16 full frames)"})
+    te_elephants: str = field(default="off", metadata={
+        "help": "adaptive TE for undeclared traffic: off, global-first-fit (Hedera) or max-min; detected "
+                "elephant flows are placed on paths with room"})
+    te_elephant_threshold: float = field(default=0.1, metadata={
+        "help": "a flow is an elephant from this share of its sender's link rate (Hedera: 0.1)"})
+    te_elephant_interval: float = field(default=1.0, metadata={
+        "help": "seconds between polls of the per-flow counters (with te_elephants on)"})
+    te_elephant_idle: int = field(default=5, metadata={
+        "help": "seconds without a packet after which a switch forgets a counted flow (its rule goes too)"})
     port_stats_interval: float = field(default=2.0, metadata={
         "help": "poll port and meter counters this often to measure link loads and intent rates (s); 0 to disable"})
     intent_store: str = field(default="/var/lib/sdn-te/intents.sqlite3", metadata={
@@ -89,6 +100,12 @@ class Settings:
         if self.te_paths > self.te_wcmp_budget:
             raise ValueError(f"[te] te_paths ({self.te_paths}) must not exceed te_wcmp_budget ({self.te_wcmp_budget}):"
                              " every path with traffic needs a bucket weight of at least 1")
+        if self.te_elephants not in ELEPHANT_MODES:
+            raise ValueError(f"[te] te_elephants must be one of {', '.join(ELEPHANT_MODES)}, got {self.te_elephants!r}")
+        if not 0 < self.te_elephant_threshold <= 1:
+            raise ValueError(f"[te] te_elephant_threshold must be > 0 and <= 1, got {self.te_elephant_threshold!r}")
+        if not 1 <= self.te_elephant_idle <= 65535:
+            raise ValueError(f"[te] te_elephant_idle must be 1 to 65535 seconds, got {self.te_elephant_idle!r}")
         if not 0 <= self.te_headroom < 1:
             raise ValueError(f"[te] te_headroom must be >= 0 and < 1, got {self.te_headroom!r}")
         for name in ("default_capacity_bps", "max_paths", "te_paths", "te_wcmp_budget", "te_meter_burst_ms"):
@@ -96,7 +113,7 @@ class Settings:
                 raise ValueError(f"[te] {name} must be > 0, got {getattr(self, name)!r}")
         for name in ("arp_settle_seconds", "arp_flood_interval", "reconcile_delay", "barrier_timeout",
                      "stats_interval", "te_interval", "port_stats_interval", "restore_timeout", "switch_hold_time",
-                     "te_fewest_paths_seconds"):
+                     "te_fewest_paths_seconds", "te_elephant_interval"):
             if getattr(self, name) < 0:
                 raise ValueError(f"[te] {name} must be >= 0, got {getattr(self, name)!r}")
         # The token travels in a header: printable ASCII without spaces. The value itself is not repeated.

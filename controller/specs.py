@@ -68,6 +68,29 @@ class SetField:
 
 
 @dataclass(frozen=True)
+class Resubmit:
+    """Run the packet through ``table_id`` and come back (Nicira extension): counting on the way."""
+
+    table_id: int
+
+
+@dataclass(frozen=True)
+class Learn:
+    """Add an entry to ``table_id`` that matches ``values`` (``(OXM name, value)`` pairs: the prerequisites
+    of the fields, which OVS wants as values) and ``fields`` (OXM names) as this packet has them (Nicira
+    extension), with no actions: it only counts. It expires after ``idle_timeout`` seconds without a
+    packet (``fin_idle_timeout`` after a TCP FIN or RST), so the switch keeps only live flows."""
+
+    table_id: int
+    priority: int
+    idle_timeout: int
+    fin_idle_timeout: int
+    cookie: int
+    values: tuple
+    fields: tuple
+
+
+@dataclass(frozen=True)
 class Unreadable:
     """Something read back from a switch that this controller never builds (see ofmsg.flow_spec).
 
@@ -77,7 +100,7 @@ class Unreadable:
     text: str
 
 
-Action = Union[Output, ToController, ToGroup, PushMpls, PopMpls, PushVlan, PopVlan, SetField]
+Action = Union[Output, ToController, ToGroup, PushMpls, PopMpls, PushVlan, PopVlan, SetField, Resubmit, Learn]
 
 GROUP_UNREADABLE = "unreadable"  # GroupSpec.type of a group read back with a type we never use
 METER_UNREADABLE = -1  # MeterSpec.rate_kbps of a meter read back with bands or flags we never use

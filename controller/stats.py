@@ -39,6 +39,10 @@ class ByteRates:
         """Drop a switch's samples (it disconnected; its counters restart)."""
         self.retain(dpid, ())
 
+    def last(self, key: tuple) -> tuple | None:
+        """``(bytes, time)`` of the latest sample of ``key``."""
+        return self._last.get(key)
+
     def get(self, key: tuple) -> float | None:
         return self._rate.get(key)
 

@@ -69,6 +69,12 @@ class Plan:
         return None
 
 
+def host_capacity(fabric, ip: str) -> float:
+    """The rate of a host's access link (bit/s): as the topology file says, else the default."""
+    listed = fabric.link_info.hosts.get(ip)
+    return listed.capacity_bps if listed is not None and listed.capacity_bps else fabric.default_capacity_bps
+
+
 def te_graph(fabric, headroom: float, avoid=frozenset()) -> nx.DiGraph:
     """The graph the TE engine solves on: switches and located hosts, arcs at ``(1 - headroom)`` capacity.
 
@@ -102,8 +108,7 @@ def te_graph(fabric, headroom: float, avoid=frozenset()) -> nx.DiGraph:
     for ip, host in sorted(fabric.hosts.items()):
         if host.dpid not in fabric.switches:
             continue
-        listed = fabric.link_info.hosts.get(ip)
-        cap = listed.capacity_bps if listed is not None and listed.capacity_bps else fabric.default_capacity_bps
+        cap = host_capacity(fabric, ip)
         g.add_node(leave(host.dpid), dpid=host.dpid)
         g.add_node(enter(host.dpid), dpid=host.dpid)
         g.add_edge(ip, leave(host.dpid), capacity=cap * keep, weight=1.0)
@@ -163,7 +168,7 @@ def plan(fabric, intents, objective: str = "max-min", k: int = 4, headroom: floa
         else:
             status = solution.status
             for n, (intent, src, dst) in enumerate(routed):
-                shares = [_share(g, p, r) for p, r in solution.routes(n) if r >= MIN_PATH_BPS]
+                shares = [path_share(g, p, r) for p, r in solution.routes(n) if r >= MIN_PATH_BPS]
                 shares.sort(key=lambda s: (-s.rate_bps, s.dpids))
                 allocations[intent.id] = Allocation(intent, sum(s.rate_bps for s in shares), tuple(shares), src, dst)
             for (u, v), bps in zip(solution.arcs, solution.load_bps.tolist()):
@@ -173,7 +178,8 @@ def plan(fabric, intents, objective: str = "max-min", k: int = 4, headroom: floa
     return Plan(tuple(allocations[i.id] for i in intents), objective, status, headroom, load)
 
 
-def _share(g, path, rate) -> PathShare:
+def path_share(g, path, rate) -> PathShare:
+    """A TE-graph path ``(src_ip, switch nodes..., dst_ip)`` as the switch path it takes, carrying ``rate``."""
     switches = path[1:-1]
     hops = tuple((g.nodes[a]["dpid"], g[a][b]["port"]) for a, b in zip(switches, switches[1:]))
     return PathShare(tuple(g.nodes[s]["dpid"] for s in switches), hops, float(rate))

@@ -60,6 +60,20 @@ def allocation_views(intents, te_plan: Plan, installed: dict, times: dict, measu
     return out
 
 
+def elephant_views(elephants, placements: dict) -> list:
+    """The ``Elephant`` objects of GET /te/v1/elephants: every detected flow, oldest first, with its
+    measured rate, estimated natural demand and where it was placed (``state``: ``placed``, or why it
+    stays on ECMP: ``no-room``, ``intent``, ``local``, ``unlocated``, ``new`` until the next placement)."""
+    out = []
+    for e in elephants:
+        p = placements.get(e.key)
+        out.append({**e.key.as_dict(), "ingress": switch_node(e.dpid), "rate_bps": e.rate_bps, "detected_by": e.reason,
+                    "demand_bps": p.demand_bps if p is not None else None,
+                    "state": p.state if p is not None else "new",
+                    "switches": [switch_node(d) for d in p.share.dpids] if p is not None and p.share else []})
+    return out
+
+
 def topology_view(fabric) -> dict:
     """The body of GET /te/v1/topology."""
     names = fabric.link_info.switch_names

@@ -57,6 +57,9 @@ EXAMPLES = {
     ("get", "/te/v1/links"): [
         "curl -s $TE/te/v1/links",
     ],
+    ("get", "/te/v1/elephants"): [
+        "curl -s $TE/te/v1/elephants      # with te_elephants = global-first-fit or max-min",
+    ],
     ("get", "/te/v1/openapi.json"): [
         "curl -s $TE/te/v1/openapi.json > openapi.json      # the contract of the running controller",
     ],
