@@ -4,7 +4,8 @@ The one place that knows how this machine runs Mininet (see README,
 troubleshooting): OVS userspace datapath (no kernel module), OpenFlow 1.3
 only, fail-mode secure (a bridge without its controller forwards nothing,
 so no loop floods before the controller is up), TCLink with checksum and
-segmentation offloads off (TCP stalls through userspace OVS otherwise).
+segmentation offloads off (TCP stalls through userspace OVS otherwise), and every shaped
+link's queue bounded to :data:`QUEUE_MS` of its rate (:func:`bound_queues`).
 """
 import subprocess
 import time
@@ -13,6 +14,33 @@ from functools import partial
 from mininet.link import TCULink
 from mininet.net import Mininet
 from mininet.node import OVSSwitch, RemoteController
+
+# A shaped link queues this long at its rate, at least QUEUE_MIN_FRAMES full frames (a switch-like
+# shallow buffer). Mininet's TCLink leaves the interface's 1000 packets behind the htb shaper: 12 s at
+# 1 Mbit/s, where TCP flows fill it and the ACKs of every other flow on that link wait seconds behind
+# them (bandwidth tests then measure stalls, not allocations). Its max_queue_size needs netem, which
+# this kernel lacks; a bfifo under the htb class does the same.
+QUEUE_MS = 50.0
+QUEUE_MIN_FRAMES = 10
+FRAME_BYTES = 1514
+
+
+def queue_bytes(bw_mbps: float, queue_ms: float = QUEUE_MS) -> int:
+    """The queue limit of a link of ``bw_mbps``.
+
+    >>> queue_bytes(1), queue_bytes(10), queue_bytes(1000)
+    (15140, 62500, 6250000)
+    """
+    return max(QUEUE_MIN_FRAMES * FRAME_BYTES, round(bw_mbps * 1e6 * queue_ms / 1000 / 8))
+
+
+def bound_queues(net, queue_ms: float = QUEUE_MS) -> None:
+    """Put a bfifo of :func:`queue_bytes` under the htb class of every shaped interface of ``net``."""
+    for link in net.links:
+        for intf in (link.intf1, link.intf2):
+            bw = (getattr(intf, "params", None) or {}).get("bw")
+            if bw:
+                intf.tc(f"%s qdisc replace dev %s parent 5:1 handle 10: bfifo limit {queue_bytes(bw, queue_ms)}")
 
 
 def start_network(topo, controller_port=6653, controller_ip="127.0.0.1", protocol="tcp"):
@@ -36,6 +64,7 @@ def start_network(topo, controller_port=6653, controller_ip="127.0.0.1", protoco
     try:
         net.build()
         net.start()
+        bound_queues(net)
         for host in net.hosts:
             # IPv6 autoconfiguration chatter would only reach the controller as noise.
             host.cmd("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1")
