@@ -5,8 +5,11 @@ For an intent routed over the fabric, on its ingress switch::
     table 1 (ROUTE), priority PRIO_TE + (number of match fields given):
         in_port = src host port, IPv4, ipv4_src, ipv4_dst [, ip_proto, tcp/udp ports]
         -> meter (allocated rate, drop band) -> SELECT group of the intent
-    group: one bucket per path with traffic, weight from te.wcmp.quantize_weights,
-           each pushes the path's MPLS label and outputs to the first hop
+    group: one bucket for a single path; for a split, ``te_wcmp_budget`` buckets of weight 1, each
+           a slot given to a path in proportion to its rate (te.wcmp.apportion) and kept by that
+           path across recomputations (te.wcmp.reassign_slots): when a path fails only its slots,
+           and so only its flows, move. Each bucket pushes its path's MPLS label and outputs to
+           the first hop
 
 and on every other switch of each path the label-switching rules of that tunnel
 (:func:`controller.tunnels.tunnel_flows`): transit switches forward on the label,
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import math
 
-from te.wcmp import quantize_weights
+from te.wcmp import apportion, reassign_slots
 
 from .pipeline import COOKIE_ELEPHANT, PRIO_ELEPHANT, PRIO_TE, TABLE_ROUTE, intent_cookie, tunnel_cookie
 from .specs import ETH_TYPE_IPV4, GROUP_SELECT, FlowSpec, GroupSpec, MeterSpec, Output, ToGroup, match
@@ -83,7 +86,7 @@ def compile_te(te_plan, ids, budget: int = 64, burst_ms: float = 50.0, steered=(
         Its ``te_labels`` (per switch path), ``te_groups`` and ``te_meters`` (per intent id) give
         stable ids. Keys not used by this plan are released.
     budget : int
-        Largest sum of one group's bucket weights.
+        Buckets (slots) of the group of a split intent.
     burst_ms : float
         Meter burst (see :func:`meter_for`).
     steered : iterable of (match, PathShare, meter key, rate)
@@ -116,15 +119,18 @@ def compile_te(te_plan, ids, budget: int = 64, burst_ms: float = 50.0, steered=(
             specs.append(FlowSpec(**classify, actions=(Output(a.dst.port),), meter_id=meter_id))
             installed[intent.id] = [(a.paths[0], None, 1)]
             continue
-        weights = quantize_weights([s.rate_bps for s in a.paths], budget)
-        buckets, shown = [], []
-        for share, weight in zip(a.paths, weights):
-            key = (share.hops, share.dpids[-1])
+        keys = [(share.hops, share.dpids[-1]) for share in a.paths]
+        for share, key in zip(a.paths, keys):
             used_paths.append(key)
-            tunnel = tunnels.get(key) or Tunnel(labels.get(key), share.hops, share.dpids[-1])
-            tunnels[key] = tunnel
-            buckets.append(tunnel_bucket(tunnel, weight))  # weight >= 1: every used path keeps traffic
-            shown.append((share, tunnel.label, weight))
+            tunnels[key] = tunnels.get(key) or Tunnel(labels.get(key), share.hops, share.dpids[-1])
+        if len(a.paths) == 1:
+            slots = (keys[0],)
+        else:  # a fixed number of slots, each a bucket: a failed path's slots move, nobody else's
+            counts = dict(zip(keys, apportion([s.rate_bps for s in a.paths], budget)))
+            slots = reassign_slots(ids.te_slots.get(intent.id, ()), counts)
+        ids.te_slots[intent.id] = slots
+        buckets = [tunnel_bucket(tunnels[key]) for key in slots]
+        shown = [(share, tunnels[key].label, slots.count(key)) for share, key in zip(a.paths, keys)]
         group_id = group_ids.get(intent.id)
         specs.append(GroupSpec(ingress, group_id, GROUP_SELECT, tuple(buckets)))
         specs.append(FlowSpec(**classify, actions=(ToGroup(group_id),), meter_id=meter_id))
@@ -144,4 +150,5 @@ def compile_te(te_plan, ids, budget: int = 64, burst_ms: float = 50.0, steered=(
     labels.retain(used_paths)
     group_ids.retain(used_intents)
     meter_ids.retain(used_intents)
+    ids.te_slots = {i: v for i, v in ids.te_slots.items() if i in set(used_intents)}
     return specs, installed

@@ -112,6 +112,7 @@ class IdHints:
     # (ingress, egress) -> path key of every bucket of its ECMP group, in bucket order (for the
     # TunnelPlanner's slots, not an id: IdSpace.adopt leaves it alone)
     ecmp_slots: dict = field(default_factory=dict)
+    te_slots: dict = field(default_factory=dict)  # intent id -> path key of every bucket of its TE group
 
 
 class IdSpace:
@@ -132,14 +133,18 @@ class IdSpace:
         self.ecmp_groups = IdAllocator(*ECMP_GROUPS)  # egress dpid
         self.te_groups = IdAllocator(*TE_GROUPS)  # intent id
         self.te_meters = IdAllocator(*TE_METERS)  # intent id
+        self.te_slots: dict = {}  # intent id -> path key of every bucket of its group (controller.compile_te)
 
     def checkpoint(self) -> dict:
-        return {kind: getattr(self, kind).checkpoint() for kind in self.KINDS}
+        return {kind: getattr(self, kind).checkpoint() for kind in self.KINDS} | {"te_slots": dict(self.te_slots)}
 
     def rollback(self, checkpoint: dict) -> None:
         """Undo every id handed out or released since :meth:`checkpoint` (a plan that was discarded)."""
         for kind, mark in checkpoint.items():
-            getattr(self, kind).rollback(mark)
+            if kind == "te_slots":
+                self.te_slots = dict(mark)
+            else:
+                getattr(self, kind).rollback(mark)
 
     def adopt(self, hints: IdHints) -> int:
         """Give the hinted ids to the allocators (:meth:`IdAllocator.adopt`); how many took."""
@@ -148,4 +153,5 @@ class IdSpace:
             allocator = getattr(self, kind)
             for key, value in sorted(getattr(hints, kind).items(), key=lambda kv: kv[1]):
                 taken += allocator.adopt(key, value)
+        self.te_slots.update(hints.te_slots)
         return taken

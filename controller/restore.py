@@ -116,6 +116,7 @@ def id_hints(state, links: dict) -> IdHints:
         return None
 
     hints = IdHints()
+    group_keys = {}  # (dpid, group id) -> path key of every bucket, where every bucket could be followed
     for g in state.groups():
         egresses, keys = set(), []
         for b in g.buckets:
@@ -128,6 +129,8 @@ def id_hints(state, links: dict) -> IdHints:
             (hints.te_labels if te_tunnel else hints.ecmp_labels)[key] = start[0]
             egresses.add(None if te_tunnel else key[1])
             keys.append(key)
+        if None in egresses and keys and len(keys) == len(g.buckets):  # a TE group: every bucket a TE tunnel
+            group_keys[(g.dpid, g.group_id)] = tuple(keys)
         if len(egresses) == 1 and None not in egresses:  # an ECMP group: every bucket towards one egress
             egress = egresses.pop()
             hints.ecmp_groups[egress] = g.group_id
@@ -140,6 +143,8 @@ def id_hints(state, links: dict) -> IdHints:
         groups = [a.group_id for a in f.actions if isinstance(a, ToGroup)]
         if len(groups) == 1:
             hints.te_groups[intent_id] = groups[0]
+            if (f.dpid, groups[0]) in group_keys:
+                hints.te_slots[intent_id] = group_keys[(f.dpid, groups[0])]
         if f.meter_id is not None:
             hints.te_meters[intent_id] = f.meter_id
     return hints

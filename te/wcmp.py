@@ -14,7 +14,7 @@ import numpy as np
 
 from te.errors import InvalidInput
 
-__all__ = ["quantize_weights", "split_error"]
+__all__ = ["apportion", "quantize_weights", "reassign_slots", "split_error"]
 
 
 def split_error(fractions, weights):
@@ -234,3 +234,54 @@ def _fill(errors, low, high, total):
         cost = np.where(weights != limit, errors[rows, after], np.inf)
         weights[int(np.argmin(cost))] += step
     return weights
+
+
+def apportion(fractions, slots: int) -> list:
+    """Whole numbers of ``slots`` per fraction, at least 1 each, summing to ``slots`` (largest remainder).
+
+    For groups whose bucket count stays fixed (:func:`reassign_slots`): every slot is one bucket of
+    weight 1, so the split error is at most ``1 / slots``.
+
+    >>> apportion([0.5, 0.3, 0.2], 8)
+    [4, 2, 2]
+    >>> apportion([0.98, 0.01, 0.01], 8)
+    [6, 1, 1]
+    """
+    p = _normalise(fractions, "fractions")
+    if slots < len(p):
+        raise InvalidInput(f"{slots} slots for {len(p)} paths")
+    extra = slots - len(p)  # one slot each first, the rest by share
+    raw = p * extra
+    counts = np.floor(raw).astype(int)
+    for i in np.argsort(-(raw - counts), kind="stable")[:extra - int(counts.sum())]:
+        counts[i] += 1
+    return (counts + 1).tolist()
+
+
+def reassign_slots(previous, counts: dict) -> tuple:
+    """Bucket slots (one key each) holding every key ``counts[key]`` times, moving as few as possible from ``previous``.
+
+    A flow hashes onto a slot by its position, so a slot that keeps its key keeps its flows: when a
+    path fails, only its own slots (and so only its flows) move, and the survivors' flows stay put.
+    With a different number of slots than before, the layout starts afresh.
+
+    >>> reassign_slots((), {"a": 2, "b": 2})
+    ('a', 'a', 'b', 'b')
+    >>> reassign_slots(("a", "a", "b", "b"), {"a": 3, "c": 1})  # b failed: its slots go to a and c
+    ('a', 'a', 'a', 'c')
+    >>> reassign_slots(("a", "a", "a", "c"), {"a": 2, "b": 1, "c": 1})  # b is back, a gives one slot up
+    ('a', 'a', 'b', 'c')
+    """
+    n = sum(counts.values())
+    if len(previous) != n:
+        return tuple(key for key in sorted(counts, key=repr) for _ in range(counts[key]))
+    left = dict(counts)
+    slots = []
+    for key in previous:
+        if left.get(key, 0) > 0:
+            left[key] -= 1
+            slots.append(key)
+        else:
+            slots.append(None)
+    wanting = [key for key in sorted(left, key=repr) for _ in range(left[key])]
+    return tuple(key if key is not None else wanting.pop(0) for key in slots)

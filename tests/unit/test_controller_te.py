@@ -185,3 +185,40 @@ def test_views_name_switches_and_carry_loads():
     loaded = [l for l in links if l["planned_load_bps"] > 0]
     assert loaded and all(l["planned_load_bps"] == pytest.approx(MBIT) for l in loaded)
     assert all(l["measured_load_bps"] is None for l in links)  # host ports are not links
+
+
+def test_a_split_intent_keeps_its_bucket_slots_so_a_failed_path_moves_only_its_own_flows():
+    """Resilient WCMP: a split intent's group has a fixed number of buckets; when one of its paths goes, the
+    buckets of the others keep their path (a flow hashes onto a bucket by position), and when it returns,
+    it takes back only as many as its share needs."""
+    import dataclasses
+
+    f = fabric_at(host_bps=40 * MBIT)
+    [i] = intents({"src": "10.0.0.1", "dst": "10.0.0.16", "rate_bps": 17 * MBIT})
+    p = plan(f, [i], headroom=0.1)
+    [a] = p.allocations
+    assert len(a.paths) == 2
+    x, y = a.paths  # a third path: y's aggregation switch over its other core
+    (d0, d1, d2, d3, d4), (h0, h1, _, h3) = y.dpids, y.hops
+    z = dataclasses.replace(y, dpids=(d0, d1, d2 - 1, d3, d4), hops=(h0, (h1[0], h1[1] - 1), (d2 - 1, 4), h3))
+    a = dataclasses.replace(a, paths=(x, y, z))
+    ids = IdSpace()
+
+    def buckets(allocation):
+        specs, _ = compile_te(dataclasses.replace(p, allocations=(allocation,)), ids, budget=12)
+        [group] = [s for s in specs if isinstance(s, GroupSpec)]
+        assert all(b.weight == 1 for b in group.buckets) and len(group.buckets) == 12
+        return [next(x.value for x in b.actions if getattr(x, "field", None) == "mpls_label") for b in group.buckets]
+
+    first = buckets(a)
+    first_paths = ids.te_slots[i.id]
+    assert sorted(first.count(label) for label in set(first)) == [4, 4, 4]
+    survivors = tuple(dataclasses.replace(s, rate_bps=13.5 * MBIT) for s in a.paths[1:])
+    down = buckets(dataclasses.replace(a, paths=survivors))
+    [failed] = set(first) - set(down)
+    moved = [n for n in range(12) if down[n] != first[n]]
+    assert moved == [n for n in range(12) if first[n] == failed]  # exactly the failed path's slots
+    buckets(a)
+    # it returns to the same slots (under a new label: its old one was released while it was down), so
+    # every flow is back on the path it had
+    assert ids.te_slots[i.id] == first_paths

@@ -147,6 +147,14 @@ class Controller:
             self.proc.kill()
             self.proc.wait(5)
 
+    def reconfigure(self, **options) -> None:
+        """Set ``[te]`` options in the config file and restart with them (same ports and intent store)."""
+        lines = self.conf_path.read_text().splitlines()
+        head, te = lines[:lines.index("[te]") + 1], lines[lines.index("[te]") + 1:]
+        kept = [line for line in te if line.split(" = ")[0] not in options]
+        self.conf_path.write_text("\n".join(head + kept + [f"{k} = {v}" for k, v in options.items()]) + "\n")
+        self.restart()
+
     def restart(self, down_s: float = 0.0) -> None:
         """Stop (SIGTERM) and start again on the same ports, config and intent store."""
         self.stop()
