@@ -407,8 +407,15 @@ class Core:
                 ports.setdefault(h.dpid, set()).add(h.port)
             counting = [f for dpid in sorted(switches & ports.keys())
                         for f in count_flows(dpid, ports[dpid], self.settings.te_elephant_idle)]
-        steered = [(p.elephant.key.match(self.fabric.hosts[p.elephant.key.src].port), p.share, ("elephant", p.elephant.key),
-                    p.share.rate_bps) for p in self._place_elephants(te_plan, avoid).values() if p.share is not None]
+        placed = [p for p in self._place_elephants(te_plan, avoid).values() if p.share is not None]
+        # The elephants of one pair of hosts on one path share a meter at the sum of their reservations: a
+        # TCP flow alone behind a meter of a few packets per second loses its window to every drop.
+        meters = Counter()
+        for p in placed:
+            meters[("elephants", p.elephant.key.src, p.elephant.key.dst, p.share.hops)] += p.share.rate_bps
+        steered = [(p.elephant.key.match(self.fabric.hosts[p.elephant.key.src].port), p.share,
+                    ("elephants", p.elephant.key.src, p.elephant.key.dst, p.share.hops),
+                    meters[("elephants", p.elephant.key.src, p.elephant.key.dst, p.share.hops)]) for p in placed]
         te_specs, shown = compile_te(te_plan, self.ids, self.settings.te_wcmp_budget, self.settings.te_meter_burst_ms,
                                      steered)
         return te_plan, State.of([*baseline, *counting, *(spec for spec in te_specs if spec.dpid in switches)]), shown
@@ -422,7 +429,7 @@ class Core:
         if key != self._placed_for:
             self.placements = place(mode, self.fabric, elephants, te_plan, self.intents.list(), self.placements,
                                     self.settings.te_paths, self.settings.max_paths, avoid,
-                                    self.settings.te_fewest_paths_seconds, self.settings.te_headroom) if elephants else {}
+                                    self.settings.te_headroom) if elephants else {}
             self._placed_for = key
         return self.placements
 

@@ -20,12 +20,16 @@ Elephants are placed as Hedera places them, on the capacity the intents' plan le
   for its demand (:func:`te.hedera.global_first_fit`); placed flows keep their path while it still
   fits, and a flow that fits nowhere stays on ECMP;
 * ``max-min``: the TE engine shares the free capacity max-min fairly between the demands over
-  ``te_paths`` candidate paths, routed over the fewest paths (a flow follows one path).
+  ``te_paths`` candidate paths; the rates are then packed onto one path per flow (a flow cannot follow
+  a split), largest first.
 
 Like intents, elephants get what is free of every link after ``te_headroom``, and the hosts' link
 rates after headroom bound the demands. A placed elephant gets one rule at its ingress switch
-(priority PRIO_ELEPHANT: its 5-tuple -> a meter at its reservation -> the path's TE tunnel); the rule
-goes when the flow ends. The meter keeps what a flow sends within what was reserved for it: without
+(priority PRIO_ELEPHANT: its 5-tuple -> a meter -> the path's TE tunnel); the rule goes when the flow
+ends. The elephants of one pair of hosts on one path share a meter at the sum of their reservations
+(one TCP flow alone behind a meter of a few packets per second loses its window to every drop:
+measured on the fat-tree, eight flows per pair reached 84 % of the optimum with a meter each, where
+intents with one meter for the eight reach 90 %). The meter keeps what is sent within what was reserved: without
 it a TCP flow fills its bottleneck's queue, and the ACKs of every flow crossing that queue the other
 way wait behind it (measured on the fat-tree: placed but unmetered flows reached 66% of the optimum).
 
@@ -50,7 +54,6 @@ import networkx as nx
 import te
 from te.errors import TEError
 from te.hedera import estimate_demands, global_first_fit
-from te.unsplit import fewest_paths
 
 from .pipeline import (
     COOKIE_CONTROL, COOKIE_COUNTED, PRIO_COUNT, PRIO_LEARNED, PRIO_MISS, TABLE_FABRIC, TABLE_FLOWS, TABLE_ROUTE,
@@ -225,7 +228,7 @@ def free_graph(fabric, te_plan, avoid=frozenset(), headroom: float = 0.0) -> nx.
 
 
 def place(mode: str, fabric, elephants, te_plan, intents, previous: dict, k: int = 4, max_paths: int = 16,
-          avoid=frozenset(), fewest_paths_s: float = 1.0, headroom: float = 0.0) -> dict:
+          avoid=frozenset(), headroom: float = 0.0) -> dict:
     """Where each elephant goes (``{FlowKey: Placement}``), on what the intents leave free.
 
     ``previous`` (the last result) keeps global first fit's placements stable while they still fit.
@@ -247,7 +250,7 @@ def place(mode: str, fabric, elephants, te_plan, intents, previous: dict, k: int
         ip: host_capacity(fabric, ip) * (1 - headroom) for e in todo for ip in (e.key.src, e.key.dst)})
     g = free_graph(fabric, te_plan, avoid, headroom)
     if mode == "max-min":
-        out.update(_max_min(g, todo, demands, k, fewest_paths_s))
+        out.update(_max_min(g, todo, demands, k))
         return out
     residual = {(u, v): d["capacity"] for u, v, d in g.edges(data=True)}
     order = sorted(range(len(todo)), key=lambda n: (previous.get(todo[n].key) is None, todo[n].since, todo[n].key))
@@ -275,26 +278,45 @@ def _shortest(g, src: str, dst: str, max_paths: int) -> list:
         return []
 
 
-def _max_min(g, todo, demands, k: int, fewest_paths_s: float) -> dict:
-    out = {}
+def _max_min(g, todo, demands, k: int) -> dict:
+    """Rates by the TE engine's max-min over ``k`` candidate paths per flow, then each flow on one path.
+
+    A flow cannot follow a split, so the rates are packed onto single paths (largest first), each flow
+    trying its own paths in the order of the rate the solution gave them: the first with room for its
+    whole rate takes it; if none has, the one with the most room does, and the flow is reserved (and
+    metered) at that room.
+    """
     h = nx.DiGraph()
     h.add_nodes_from(g.nodes(data=True))
     h.add_edges_from((u, v, d) for u, v, d in g.edges(data=True) if d["capacity"] >= MIN_PATH_BPS)
-    wanted = [te.Demand(str(n), e.key.src, e.key.dst, max(d, MIN_PATH_BPS)) for n, (e, d) in
-              enumerate(zip(todo, demands))]
+    reachable = [n for n, e in enumerate(todo) if e.key.src in h and e.key.dst in h and nx.has_path(h, e.key.src,
+                                                                                                  e.key.dst)]
+    out = {e.key: Placement(e, d, state="no-room") for n, (e, d) in enumerate(zip(todo, demands))
+           if n not in reachable}
+    if not reachable:
+        return out
+    wanted = [te.Demand(str(n), todo[n].key.src, todo[n].key.dst, max(demands[n], MIN_PATH_BPS)) for n in reachable]
     try:
         solution = te.solve(h, wanted, objective="max-min", k=k)
-        if fewest_paths_s > 0:
-            solution = fewest_paths(solution, fewest_paths_s)
     except TEError:
-        return {e.key: Placement(e, d, state="no-room") for e, d in zip(todo, demands)}
-    for n, (e, d) in enumerate(zip(todo, demands)):
-        routes = [(r, p) for p, r in solution.routes(n) if r >= MIN_PATH_BPS]
-        if routes:
-            rate, path = max(routes)
-            out[e.key] = Placement(e, d, path_share(h, path, rate))
-        else:
-            out[e.key] = Placement(e, d, state="no-room")
+        return out | {todo[n].key: Placement(todo[n], demands[n], state="no-room") for n in reachable}
+    residual = {(u, v): d["capacity"] for u, v, d in h.edges(data=True)}
+    routes = {n: sorted(solution.routes(i), key=lambda pr: -pr[1]) for i, n in enumerate(reachable)}
+    rates = {n: sum(r for _, r in routes[n]) for n in reachable}
+    for n in sorted(reachable, key=lambda n: (-rates[n], todo[n].since, todo[n].key)):
+        e, rate = todo[n], rates[n]
+        paths = [p for p, _ in routes[n]]
+        room = [min(residual[a] for a in zip(p, p[1:])) for p in paths]
+        pick = next((i for i, r in enumerate(room) if r >= rate * (1 - 1e-6)), None)
+        if pick is None:
+            pick = max(range(len(paths)), key=lambda i: room[i])
+            rate = room[pick]
+        if rate < MIN_PATH_BPS:
+            out[e.key] = Placement(e, demands[n], state="no-room")
+            continue
+        for a in zip(paths[pick], paths[pick][1:]):
+            residual[a] -= rate
+        out[e.key] = Placement(e, demands[n], path_share(h, paths[pick], rate))
     return out
 
 

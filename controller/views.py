@@ -69,6 +69,7 @@ def elephant_views(elephants, placements: dict) -> list:
         p = placements.get(e.key)
         out.append({**e.key.as_dict(), "ingress": switch_node(e.dpid), "rate_bps": e.rate_bps, "detected_by": e.reason,
                     "demand_bps": p.demand_bps if p is not None else None,
+                    "reserved_bps": p.share.rate_bps if p is not None and p.share else None,
                     "state": p.state if p is not None else "new",
                     "switches": [switch_node(d) for d in p.share.dpids] if p is not None and p.share else []})
     return out
