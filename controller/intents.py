@@ -90,9 +90,11 @@ class Intent:
 
 def _number(body: dict, name: str, default=None) -> float:
     value = body.get(name, default)
-    # bool is an int in Python; JSON true is not a rate.
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidIntent(f"{name} must be a finite number, not {value!r}", name)
+    # bool is an int in Python; JSON true is not a rate. An integer beyond any float is not finite either.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            (isinstance(value, int) and abs(value) > 1e308) or not math.isfinite(value):
+        shown = repr(value) if not isinstance(value, int) or abs(value) < 1e30 else f"an integer of {len(str(value))} digits"
+        raise InvalidIntent(f"{name} must be a finite number, not {shown}", name)
     return float(value)
 
 

@@ -5,7 +5,10 @@ one it is given on every request, so reads and writes behave alike whether or no
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import requests
+import urllib3.exceptions
 
 from controller.intents import INPUT_FIELDS, Intent, IntentError, parse_intent
 
@@ -37,14 +40,42 @@ def intent_from_api(obj) -> Intent:
         raise Refused(f"the controller sent an intent this client cannot read ({exc}): {obj!r}") from None
 
 
+def controller_url(text: str) -> str:
+    """The controller's base URL from what an operator wrote: ``http://`` is implied, and a trailing
+    ``/`` or API prefix ``/te/v1`` is dropped (requests add the prefix themselves).
+
+    Raises :class:`UsageError` for what cannot be an http(s) URL of a host.
+
+    >>> controller_url("10.0.0.254:8080"), controller_url("https://ctl/te/v1/"), controller_url(" http://ctl:8080/ ")
+    ('http://10.0.0.254:8080', 'https://ctl', 'http://ctl:8080')
+    >>> controller_url("ftp://ctl")
+    Traceback (most recent call last):
+    ...
+    controller.client.errors.UsageError: bad controller address 'ftp://ctl': use http:// or https://
+    """
+    url = text.strip()
+    if "://" not in url:
+        url = "http://" + url
+    url = url.rstrip("/")
+    if url.endswith(API):
+        url = url[:-len(API)].rstrip("/")
+    try:
+        parts = urlsplit(url)
+        parts.port  # read for its ValueError: a port that is not a number from 0 to 65535
+    except ValueError as exc:
+        raise UsageError(f"bad controller address {text!r}: {exc}") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise UsageError(f"bad controller address {text!r}: use http:// or https://")
+    if not parts.hostname:
+        raise UsageError(f"bad controller address {text!r}: no host")
+    return url
+
+
 class Client:
     """The intent API at ``base_url``; raises :class:`Refused` or :class:`Unreachable`, never requests' errors."""
 
     def __init__(self, base_url: str, timeout: float = 10.0, token: str | None = None):
-        base_url = base_url.strip().rstrip("/")
-        if "://" not in base_url:
-            base_url = "http://" + base_url
-        self.base_url = base_url
+        self.base_url = controller_url(base_url)
         self.timeout = timeout
         self.session = requests.Session()
         self.session.headers["Accept"] = "application/json"
@@ -57,7 +88,7 @@ class Client:
         try:
             response = self.session.request(method, url, json=body, timeout=self.timeout)
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                requests.exceptions.InvalidSchema) as exc:
+                requests.exceptions.InvalidSchema, urllib3.exceptions.LocationValueError) as exc:
             raise UsageError(f"bad controller address {self.base_url!r}: {exc}") from None
         except requests.exceptions.Timeout:
             raise Unreachable(f"the controller at {self.base_url} did not answer within {self.timeout:g} s "
@@ -79,27 +110,44 @@ class Client:
         return data
 
     def intents(self) -> list:
-        return self.call("GET", "/intents")["intents"]
+        """The ``intents`` of ``GET /intents``: a list of objects, each with an ``id``."""
+        data = self.call("GET", "/intents")
+        intents = data.get("intents") if isinstance(data, dict) else None
+        if not isinstance(intents, list) or not all(isinstance(i, dict) and "id" in i for i in intents):
+            raise Refused(f"the controller answered GET {API}/intents with JSON that is not a list of intents")
+        return intents
 
     def create(self, body: dict) -> dict:
-        return self.call("POST", "/intents", body)
+        return _object(self.call("POST", "/intents", body), "POST", "/intents")
 
     def replace(self, intent_id: str, body: dict) -> dict:
-        return self.call("PUT", f"/intents/{intent_id}", body)
+        return _object(self.call("PUT", f"/intents/{intent_id}", body), "PUT", f"/intents/{intent_id}")
 
     def delete(self, intent_id: str) -> None:
         self.call("DELETE", f"/intents/{intent_id}")
 
     def allocations(self) -> dict:
-        return self.call("GET", "/allocations")
+        """``GET /allocations``: an object whose ``allocations`` (if any) is a list of objects."""
+        data = _object(self.call("GET", "/allocations"), "GET", "/allocations")
+        allocations = data.get("allocations", [])
+        if not isinstance(allocations, list) or not all(isinstance(a, dict) for a in allocations):
+            raise Refused(f"the controller answered GET {API}/allocations with JSON that is not a list of allocations")
+        return data
 
     def switch_names(self) -> dict:
         """``{dpid: name}`` from the topology; empty when the controller cannot say."""
         try:
             switches = self.call("GET", "/topology").get("switches", [])
-        except Refused:
+            return {s["dpid"]: s["name"] for s in switches if s.get("name")}
+        except (Refused, AttributeError, KeyError, TypeError):  # refused, or not the API's Topology
             return {}
-        return {s["dpid"]: s["name"] for s in switches if s.get("name")}
+
+
+def _object(data, method: str, path: str) -> dict:
+    """``data`` if it is a JSON object, as every answer of the API but 204 is; else :class:`Refused`."""
+    if not isinstance(data, dict):
+        raise Refused(f"the controller answered {method} {API}{path} with JSON that is not an object")
+    return data
 
 
 def _reason(exc) -> str:

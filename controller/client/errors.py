@@ -19,3 +19,12 @@ class Refused(CliError):
     """The controller answered with an error (4xx with the API's Error body, or a 5xx)."""
 
     status = 1
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks and other unprintable characters escaped, so a message stays one line.
+
+    >>> one_line("name 'a\\nb'"), one_line("caf\u00e9 is fine")
+    ("name 'a\\\\nb'", 'café is fine')
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -1,8 +1,10 @@
 """Rates, matches, tables and paths as ``te-intent`` reads and prints them."""
 from __future__ import annotations
 
+import math
 import re
 
+PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17}
 _RATE_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)(?:e([+-]?\d+))?\s*([kKmMgGtT]?)(bit/s|bit|bps|b/s)?\s*$")
 _PREFIX = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}
 
@@ -10,7 +12,8 @@ _PREFIX = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}
 def parse_rate(text) -> float:
     """A rate in bit/s from ``4M``, ``4Mbit``, ``4 Mbit/s``, ``4000000`` or ``1.5G`` (SI prefixes).
 
-    Bytes are not accepted: ``B`` is ambiguous on the command line, so ``4MB`` is an error.
+    Bytes are not accepted: ``B`` is ambiguous on the command line, so ``4MB`` is an error; so is a rate
+    too large for a float (``1e400``), which would otherwise be infinite.
 
     Examples
     --------
@@ -20,6 +23,10 @@ def parse_rate(text) -> float:
     Traceback (most recent call last):
     ...
     ValueError: not a rate: '4MB' (examples: 4M, 4Mbit, 1.5G, 4000000)
+    >>> parse_rate("1e400")
+    Traceback (most recent call last):
+    ...
+    ValueError: not a rate: '1e400' (too large)
     """
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         return float(text)
@@ -27,7 +34,31 @@ def parse_rate(text) -> float:
     if not match:
         raise ValueError(f"not a rate: {text!r} (examples: 4M, 4Mbit, 1.5G, 4000000)")
     mantissa, exponent, prefix, _ = match.groups()
-    return float(mantissa) * 10.0 ** int(exponent or 0) * _PREFIX[prefix.lower()]
+    # float() of the decimal text, not mantissa * 10.0 ** exponent: that raises OverflowError for 1e400.
+    rate = float(f"{mantissa}e{exponent or 0}") * _PREFIX[prefix.lower()]
+    if not math.isfinite(rate):
+        raise ValueError(f"not a rate: {text!r} (too large)")
+    return rate
+
+
+def parse_proto(text: str) -> int:
+    """An IP protocol number from ``tcp``, ``udp``, ``icmp`` (any case) or a number written as text.
+
+    The range (0-255) is left to the intent's validation, which names the field.
+
+    >>> parse_proto("TCP"), parse_proto("udp"), parse_proto("icmp"), parse_proto("47")
+    (6, 17, 1, 47)
+    >>> parse_proto("sctp")
+    Traceback (most recent call last):
+    ...
+    ValueError: not a protocol: 'sctp' (tcp, udp, icmp or a number)
+    """
+    name = text.strip().lower()
+    if name in PROTOCOLS:
+        return PROTOCOLS[name]
+    if re.fullmatch(r"[+-]?[0-9]{1,9}", name):  # a bounded length: int() refuses 4300+ digits
+        return int(name)
+    raise ValueError(f"not a protocol: {text!r} (tcp, udp, icmp or a number)")
 
 
 def format_rate(bps) -> str:

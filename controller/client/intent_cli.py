@@ -9,18 +9,26 @@
     te-intent apply -f intents.yaml [--prune] [--dry-run]
     te-intent allocations
 
-The controller is ``--controller URL``, else ``$TE_CONTROLLER``, else http://127.0.0.1:8080. When the
+The controller is ``--controller URL``, else ``$TE_CONTROLLER``, else http://127.0.0.1:8080 (with or
+without the API's ``/te/v1`` prefix: ``http://ctl:8080/te/v1/`` is the same controller). When the
 controller has a ``rest_token``, writes need it: ``--token TOKEN`` or ``$TE_TOKEN`` (sent as
 ``Authorization: Bearer TOKEN`` with every request).
 Human tables by default, ``--json`` for scripts. Exit status: 0 done, 1 the controller refused
 (or failed) a request, 2 bad usage or a bad intent file (nothing was sent), 3 controller unreachable.
+Every failure is one line on stderr.
 
 An intent file (YAML or JSON) is a list of intents, or ``{"intents": [...]}``; each is an
-``IntentInput`` of the API with a unique ``name``, and ``rate_bps`` may be written like ``4M``::
+``IntentInput`` of the API with a unique ``name``, ``rate_bps`` may be written like ``4M`` and
+``match.ip_proto`` as ``tcp``, ``udp`` or ``icmp``::
 
     intents:
-      - {name: web, src: 10.0.0.1, dst: 10.0.0.5, rate_bps: 4M, match: {ip_proto: 6, tp_dst: 80}}
+      - {name: web, src: 10.0.0.1, dst: 10.0.0.5, rate_bps: 4M, match: {ip_proto: tcp, tp_dst: 80}}
       - {name: bulk, src: 10.0.0.2, dst: 10.0.0.9, rate_bps: 1.5G, priority: 1}
+
+``-f -`` reads standard input, ``-f DIR`` every ``*.yaml``, ``*.yml`` and ``*.json`` file of DIR (in
+name order), and a YAML file may hold several ``---`` documents: names are unique across all of them.
+A key repeated in a mapping is an error, and only ``true``/``false`` are booleans (YAML 1.2), so
+``name: no`` is the name "no".
 
 ``apply`` makes the controller's named intents match the file, keyed by name: it creates what is
 missing and replaces what differs. Intents the file does not name are left alone unless
@@ -40,14 +48,14 @@ from controller.intents import IntentError, parse_intent
 
 from .api import DEFAULT_CONTROLLER, Client, intent_from_api, request_body, resolve
 from .apply import Change, Plan, change_json, describe_change, plan_apply, summary
-from .errors import CliError, UsageError
-from .formatting import format_match, format_paths, format_rate, format_table, parse_rate
+from .errors import CliError, UsageError, one_line
+from .formatting import format_match, format_paths, format_rate, format_table, parse_proto, parse_rate
 from .intent_file import read_intent_file
 
-PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17}
+MAX_TIMEOUT = 86400.0  # seconds; far beyond any useful wait, and within what a socket timeout can hold
 # Which flag of ``add`` sets which API field, to name the flag in local validation errors.
 FLAG_OF_FIELD = {"src": "--src", "dst": "--dst", "rate_bps": "--rate", "priority": "--priority",
-                 "weight": "--weight", "name": "--name", "match.ip_proto": "--proto",
+                 "weight": "--weight", "name": "--name", "match.ip_proto": "--proto", "ip_proto": "--proto",
                  "match.tp_src": "--sport", "match.tp_dst": "--dport"}
 
 
@@ -74,8 +82,9 @@ def cmd_add(args, client: Client) -> int:
     if args.json:
         _print_json(created)
     else:
+        what = summary(intent_from_api(created))  # first: it refuses an answer that is not an Intent
         print(f"created intent {created['id']}" + (f" ({created['name']})" if created.get("name") else "")
-              + f": {summary(intent_from_api(created))}")
+              + f": {what}")
     return 0
 
 
@@ -228,12 +237,29 @@ def _rate_arg(text: str) -> float:
 
 
 def _proto_arg(text: str) -> int:
-    if text.lower() in PROTOCOLS:
-        return PROTOCOLS[text.lower()]
     try:
-        return int(text)
+        return parse_proto(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _timeout_arg(text: str) -> float:
+    """Seconds per request: more than 0 and at most :data:`MAX_TIMEOUT` (so never nan or inf).
+
+    >>> _timeout_arg("2.5")
+    2.5
+    >>> _timeout_arg("nan")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: not a positive number of seconds: 'nan' (at most 86400)
+    """
+    try:
+        seconds = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a protocol: {text!r} (tcp, udp, icmp or a number)") from None
+        seconds = float("nan")
+    if not 0 < seconds <= MAX_TIMEOUT:  # False for nan
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r} (at most {MAX_TIMEOUT:g})")
+    return seconds
 
 
 def token_arg(token: str | None) -> str | None:
@@ -263,7 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--controller", default=argparse.SUPPRESS,
                         help=f"controller URL (default: $TE_CONTROLLER or {DEFAULT_CONTROLLER})")
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="JSON output for scripts")
-    common.add_argument("--timeout", type=float, default=argparse.SUPPRESS, help="seconds per request (default 10)")
+    common.add_argument("--timeout", type=_timeout_arg, default=argparse.SUPPRESS,
+                        help="seconds per request (default 10)")
     common.add_argument("--token", default=argparse.SUPPRESS,
                         help="the controller's rest_token, sent as a bearer token (default: $TE_TOKEN)")
     parser = _Parser(prog="te-intent", parents=[common],
@@ -290,7 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(run=run)
 
     apply = sub.add_parser("apply", parents=[common], help="make the controller's intents match a file")
-    apply.add_argument("-f", "--file", required=True, help="YAML or JSON: a list of intents or {intents: [...]}")
+    apply.add_argument("-f", "--file", required=True, metavar="FILE|DIR|-",
+                       help="YAML or JSON: a list of intents or {intents: [...]}; - reads standard input, "
+                            "a directory means its *.yaml, *.yml and *.json files")
     apply.add_argument("--prune", action="store_true", help="delete intents the file does not name")
     apply.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
     apply.set_defaults(run=cmd_apply)
@@ -309,7 +338,7 @@ def main(argv=None) -> int:
         client = Client(controller, getattr(args, "timeout", 10.0), token_arg(getattr(args, "token", None)))
         return args.run(args, client)
     except CliError as exc:
-        print(f"te-intent: error: {exc}", file=sys.stderr)
+        print(f"te-intent: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.status
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
@@ -319,7 +348,8 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # `te-intent list | head`
         return 0
     except Exception as exc:  # a bug here must still not show a traceback to an operator
-        print(f"te-intent: error: unexpected {type(exc).__name__}: {exc} (please report this)", file=sys.stderr)
+        print(f"te-intent: error: unexpected {type(exc).__name__}: {one_line(str(exc))} (please report this)",
+              file=sys.stderr)
         return 1
 
 

@@ -3,6 +3,7 @@
 The double (:class:`ApiDouble`) implements controller/openapi.yaml for intents on top of the real
 controller.intents.IntentRegistry, on 127.0.0.1 in a thread: the CLI talks real HTTP to it.
 """
+import io
 import json
 import socket
 import threading
@@ -420,3 +421,171 @@ def test_a_server_without_the_api_is_refused_not_a_traceback(capsys):
 
 def test_help_exits_0(capsys):
     assert main(["--help"]) == 0 and "apply" in capsys.readouterr().out
+
+
+# --- the operator and researcher workflow: every input error is one line and exit 2 -------------------
+
+def assert_usage_error(status, out, err, message):
+    assert (status, out) == (2, ""), err
+    assert err.startswith("te-intent: error: ") and err.endswith("\n") and len(err.splitlines()) == 1, err
+    assert message in err and "please report" not in err, err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["add", "--src", "10.0.0.1", "--dst", "10.0.0.2", "--rate", "1e400"], "argument --rate: not a rate: '1e400' (too large)"),
+    (["add", "--src", "10.0.0.1", "--dst", "10.0.0.2", "--rate", "9" * 400], "(too large)"),
+    (["list", "--timeout", "-1"], "argument --timeout: not a positive number of seconds: '-1'"),
+    (["list", "--timeout", "0"], "argument --timeout: not a positive number of seconds: '0'"),
+    (["list", "--timeout", "nan"], "argument --timeout: not a positive number of seconds: 'nan'"),
+    (["list", "--timeout", "inf"], "argument --timeout: not a positive number of seconds: 'inf'"),
+    (["list", "--timeout", "1e300"], "(at most 86400)"),
+    (["list", "--controller", "http://a..b"], "bad controller address 'http://a..b'"),
+    (["list", "--controller", "http://"], "bad controller address 'http://': no host"),
+    (["list", "--controller", "ftp://x"], "bad controller address 'ftp://x': use http:// or https://"),
+    (["list", "--controller", "http://h:99999"], "bad controller address 'http://h:99999'"),
+    (["list", "--controller", "http://[::1"], "bad controller address 'http://[::1'"),
+    (["show", "a\nb", "--controller", "http://h:x"], "bad controller address 'http://h:x'"),
+])
+def test_bad_arguments_are_one_line_usage_errors(api, capsys, argv, message):
+    assert_usage_error(*run(capsys, *argv), message)
+    assert api.seen == []
+
+
+def test_a_non_utf8_file_exits_2(api, tmp_path, capsys):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("- {name: caf\u00e9, src: 10.0.0.1, dst: 10.0.0.2, rate_bps: 1M}\n".encode("latin-1"))
+    assert_usage_error(*run(capsys, "apply", "-f", str(path)),
+                       f"te-intent: error: {path} is not UTF-8 text (byte 0xe9 on line 1); save it as UTF-8\n")
+    assert api.seen == []
+
+
+def test_a_duplicate_key_exits_2_naming_key_and_lines(api, tmp_path, capsys):
+    path = write(tmp_path, FILE + "  - name: x\n    src: 10.0.0.3\n    dst: 10.0.0.4\n    rate_bps: 1M\n    name: y\n")
+    assert_usage_error(*run(capsys, "apply", "-f", path, "--dry-run"),
+                       f"{path}: duplicate key 'name' on lines 5 and 9 (a key may appear once per mapping)")
+    assert api.seen == []
+
+
+def test_name_no_is_the_string_no(api, tmp_path, capsys):
+    path = write(tmp_path, "- {name: no, src: 10.0.0.1, dst: 10.0.0.2, rate_bps: 1M}\n"
+                           "- {name: off, src: 10.0.0.3, dst: 10.0.0.4, rate_bps: 1M}\n")
+    assert run(capsys, "apply", "-f", path)[0] == 0
+    assert [i.name for i in api.list()] == ["no", "off"]
+
+
+def test_a_name_read_as_a_bool_is_an_error_not_a_bool(api, tmp_path, capsys):
+    path = write(tmp_path, "- {name: false, src: 10.0.0.1, dst: 10.0.0.2, rate_bps: 1M}\n")
+    assert_usage_error(*run(capsys, "apply", "-f", path),
+                       f'{path}: intent #1: name must be a string, not the bool False (quote it: name: "...")')
+
+
+def test_ip_proto_by_name_in_a_file_matches_the_proto_option(api, tmp_path, capsys):
+    assert run(capsys, "add", "--name", "web", "--src", "10.0.0.1", "--dst", "10.0.0.5", "--rate", "4M",
+               "--proto", "tcp", "--dport", "80")[0] == 0
+    path = write(tmp_path, "- {name: web, src: 10.0.0.1, dst: 10.0.0.5, rate_bps: 4M, match: {ip_proto: tcp, tp_dst: 80}}\n"
+                           "- {name: dns, src: 10.0.0.2, dst: 10.0.0.5, rate_bps: 1M, match: {ip_proto: udp, tp_dst: 53}}\n")
+    status, out, _ = run(capsys, "apply", "-f", path)
+    assert status == 0 and out.splitlines()[-1] == "1 created, 0 changed, 0 deleted, 1 unchanged"
+    assert api.get("2").match.as_dict() == {"ip_proto": 17, "tp_dst": 53}
+
+
+def test_apply_from_standard_input(api, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(FILE.encode())))
+    status, out, _ = run(capsys, "apply", "-f", "-")
+    assert status == 0 and out.splitlines()[-1] == "2 created, 0 changed, 0 deleted, 0 unchanged"
+
+
+def test_apply_a_directory(api, tmp_path, capsys):
+    write(tmp_path, "- {name: b, src: 10.0.0.3, dst: 10.0.0.4, rate_bps: 2M}\n", "20-b.yml")
+    write(tmp_path, json.dumps([{"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6}]), "10-a.json")
+    write(tmp_path, "ignored", "README.md")
+    status, out, _ = run(capsys, "apply", "-f", f"{tmp_path}/", "--prune")
+    assert status == 0 and [line[:3] for line in out.splitlines()[:2]] == ["+ a", "+ b"]
+    assert [i.name for i in api.list()] == ["a", "b"]
+
+
+def test_apply_a_multi_document_file(api, tmp_path, capsys):
+    path = write(tmp_path, FILE + "---\n- {name: third, src: 10.0.0.3, dst: 10.0.0.4, rate_bps: 1M}\n")
+    assert run(capsys, "apply", "-f", path)[0] == 0
+    assert sorted(i.name for i in api.list()) == ["bulk", "third", "web"]
+
+
+@pytest.mark.parametrize("suffix", ["/te/v1", "/te/v1/", "/", ""])
+def test_controller_url_with_or_without_the_api_prefix(api, capsys, monkeypatch, suffix):
+    import os
+    base = os.environ["TE_CONTROLLER"]
+    api.create({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6, "name": "web"})
+    assert run(capsys, "--controller", base + suffix, "list")[0] == 0
+    monkeypatch.setenv("TE_CONTROLLER", base + suffix)
+    assert run(capsys, "show", "web")[0] == 0
+    assert {path for _, path in api.seen} == {"/te/v1/intents", "/te/v1/allocations", "/te/v1/topology"}
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 5000 + "]" * 5000,
+    "- {name: a, src: 10.0.0.1, dst: 10.0.0.2, rate_bps: 1" + "0" * 400 + "}",
+    "- {name: a, src: 10.0.0.1, dst: 10.0.0.2, rate_bps: 1M, weight: 1" + "0" * 400 + "}",
+    "- {name: a, src: 10.0.0.1, dst: 10.0.0.2, rate_bps: 1M, priority: " + "9" * 5000 + "}",
+    "- {name: a, src: 10.0.0.1, dst: 10.0.0.2, rate_bps: 1e400}",
+    "- {name: a, src: 10.0.0.1, dst: 10.0.0.2, rate_bps: 1M, 1: x, 2.5: y, null: z}",
+    '- {name: "a\\nb", src: 10.0.0.1, dst: 10.0.0.1, rate_bps: 1M}',
+    "- {name: a, src: 10.0.0.1, dst: 10.0.0.2, rate_bps: 1M, match: !!set {a}}",
+    "\t- x",
+])
+def test_hostile_files_are_one_line_usage_errors(api, tmp_path, capsys, text):
+    assert_usage_error(*run(capsys, "apply", "-f", write(tmp_path, text)), "te-intent: error: ")
+    assert api.seen == []
+
+
+def test_closed_standard_input_is_a_usage_error(api, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", None)
+    assert_usage_error(*run(capsys, "apply", "-f", "-"), "cannot read standard input: it is closed")
+
+
+def test_an_empty_directory_is_refused_not_pruned_to_nothing(api, tmp_path, capsys):
+    api.create({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6, "name": "web"})
+    assert_usage_error(*run(capsys, "apply", "-f", str(tmp_path), "--prune"), "no *.yaml, *.yml or *.json file")
+    assert len(api) == 1 and api.seen == []
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["add", "--src", "10.0.0.1", "--dst", "10.0.0.2", "--rate", "1M", "--proto", "-1"],
+     "te-intent: error: --proto: ip_proto must be an integer from 0 to 255, not -1\n"),
+    (["add", "--src", "10.0.0.1", "--dst", "10.0.0.2", "--rate", "1M", "--proto", "sctp"],
+     "te-intent: error: argument --proto: not a protocol: 'sctp' (tcp, udp, icmp or a number)"),
+])
+def test_bad_protocols_name_the_proto_option(api, capsys, argv, message):
+    assert_usage_error(*run(capsys, *argv), message)
+
+
+def test_a_protocol_out_of_range_in_a_file_names_the_match_field(api, tmp_path, capsys):
+    path = write(tmp_path, "- {name: a, src: 10.0.0.1, dst: 10.0.0.2, rate_bps: 1M, match: {ip_proto: 300}}\n")
+    assert_usage_error(*run(capsys, "apply", "-f", path),
+                       f"{path}: intent #1 (a): match.ip_proto must be an integer from 0 to 255, not 300\n")
+
+
+@pytest.mark.parametrize("answer", [b"[]", b'{"intents": {}, "allocations": {}}', b'{"intents": [1], "allocations": [1]}',
+                                    b'"text"'])
+def test_a_server_answering_other_json_is_refused_not_a_traceback(capsys, answer):
+    class OtherJson(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), OtherJson)
+    threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        results = [run(capsys, "--controller", url, *argv) for argv in (["list"], ["show", "a"], ["allocations"])]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    for status, _, err in results:
+        assert status == 1 and len(err.splitlines()) == 1 and "please report" not in err, err
+    assert results[0][2] == "te-intent: error: the controller answered GET /te/v1/intents with JSON that is not a list of intents\n"

@@ -87,3 +87,13 @@ def test_short_reads_are_continued():
 def test_413_for_a_body_over_the_limit():
     r = call(FakeService(), "POST", "/intents", b" " * (MAX_BODY_BYTES + 1), JSON)
     assert refused(r, 413) and str(MAX_BODY_BYTES) in r.body["error"]
+
+
+@pytest.mark.parametrize("field", ["rate_bps", "weight"])
+def test_an_integer_beyond_any_float_is_a_400_naming_the_field(field):
+    s = FakeService()
+    raw = b'{"src": "10.0.0.1", "dst": "10.0.0.5", "rate_bps": 1000000, "%s": 1%s}' % (field.encode(), b"0" * 400)
+    raw = raw.replace(b'"rate_bps": 1000000, "rate_bps"', b'"rate_bps"')
+    r = call(s, "POST", "/intents", raw)
+    assert refused(r, 400, field) and "an integer of 401 digits" in r.body["error"], r.body
+    assert len(s.intents) == 0
