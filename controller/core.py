@@ -429,7 +429,7 @@ class Core:
         if key != self._placed_for:
             self.placements = place(mode, self.fabric, elephants, te_plan, self.intents.list(), self.placements,
                                     self.settings.te_paths, self.settings.max_paths, avoid,
-                                    self.settings.te_headroom) if elephants else {}
+                                    self.settings.te_headroom, self.settings.te_fewest_paths_seconds) if elephants else {}
             self._placed_for = key
         return self.placements
 

@@ -54,6 +54,7 @@ import networkx as nx
 import te
 from te.errors import TEError
 from te.hedera import estimate_demands, global_first_fit
+from te.unsplit import fewest_paths
 
 from .pipeline import (
     COOKIE_CONTROL, COOKIE_COUNTED, PRIO_COUNT, PRIO_LEARNED, PRIO_MISS, TABLE_FABRIC, TABLE_FLOWS, TABLE_ROUTE,
@@ -228,7 +229,7 @@ def free_graph(fabric, te_plan, avoid=frozenset(), headroom: float = 0.0) -> nx.
 
 
 def place(mode: str, fabric, elephants, te_plan, intents, previous: dict, k: int = 4, max_paths: int = 16,
-          avoid=frozenset(), headroom: float = 0.0) -> dict:
+          avoid=frozenset(), headroom: float = 0.0, fewest_paths_s: float = 1.0) -> dict:
     """Where each elephant goes (``{FlowKey: Placement}``), on what the intents leave free.
 
     ``previous`` (the last result) keeps global first fit's placements stable while they still fit.
@@ -250,7 +251,7 @@ def place(mode: str, fabric, elephants, te_plan, intents, previous: dict, k: int
         ip: host_capacity(fabric, ip) * (1 - headroom) for e in todo for ip in (e.key.src, e.key.dst)})
     g = free_graph(fabric, te_plan, avoid, headroom)
     if mode == "max-min":
-        out.update(_max_min(g, todo, demands, k))
+        out.update(_max_min(g, todo, demands, k, previous, fewest_paths_s))
         return out
     residual = {(u, v): d["capacity"] for u, v, d in g.edges(data=True)}
     order = sorted(range(len(todo)), key=lambda n: (previous.get(todo[n].key) is None, todo[n].since, todo[n].key))
@@ -278,12 +279,14 @@ def _shortest(g, src: str, dst: str, max_paths: int) -> list:
         return []
 
 
-def _max_min(g, todo, demands, k: int) -> dict:
+def _max_min(g, todo, demands, k: int, previous: dict, fewest_paths_s: float) -> dict:
     """Rates by the TE engine's max-min over ``k`` candidate paths per flow, then each flow on one path.
 
-    A flow cannot follow a split, so the rates are packed onto single paths (largest first), each flow
-    trying its own paths in the order of the rate the solution gave them: the first with room for its
-    whole rate takes it; if none has, the one with the most room does, and the flow is reserved (and
+    A flow cannot follow a split: the solution is first routed over the fewest paths at the same rates
+    (:func:`te.unsplit.fewest_paths`, within ``fewest_paths_s``), then the rates are packed onto single
+    paths (largest first), each flow trying its previous path (so a re-solve moves as few flows as it
+    can), then its own paths in the order of the rate the solution gave them: the first with room for
+    its whole rate takes it; if none has, the one with the most room does, and the flow is reserved (and
     metered) at that room.
     """
     h = nx.DiGraph()
@@ -298,6 +301,8 @@ def _max_min(g, todo, demands, k: int) -> dict:
     wanted = [te.Demand(str(n), todo[n].key.src, todo[n].key.dst, max(demands[n], MIN_PATH_BPS)) for n in reachable]
     try:
         solution = te.solve(h, wanted, objective="max-min", k=k)
+        if fewest_paths_s > 0:
+            solution = fewest_paths(solution, fewest_paths_s)
     except TEError:
         return out | {todo[n].key: Placement(todo[n], demands[n], state="no-room") for n in reachable}
     residual = {(u, v): d["capacity"] for u, v, d in h.edges(data=True)}
@@ -306,6 +311,9 @@ def _max_min(g, todo, demands, k: int) -> dict:
     for n in sorted(reachable, key=lambda n: (-rates[n], todo[n].since, todo[n].key)):
         e, rate = todo[n], rates[n]
         paths = [p for p, _ in routes[n]]
+        old = previous.get(e.key)
+        if old is not None and old.share is not None:
+            paths.sort(key=lambda p: tuple(h.nodes[x]["dpid"] for x in p[1:-1]) != old.share.dpids)
         room = [min(residual[a] for a in zip(p, p[1:])) for p in paths]
         pick = next((i for i, r in enumerate(room) if r >= rate * (1 - 1e-6)), None)
         if pick is None:
