@@ -4,22 +4,36 @@ Plain code (no Ryu, no HTTP): the REST layer turns requests into calls here and
 :class:`InvalidIntent` into 4xx answers; the TE loop reads :meth:`IntentRegistry.list`.
 Every accepted change bumps :attr:`IntentRegistry.generation`, so a loop can tell
 whether anything changed since it last looked. See ``docs/openapi.yaml``.
+
+Intents carry ``labels``, a small string-to-string map for people and tools (not MPLS labels); the
+label ``owner`` says which tool or file manages an intent. :meth:`IntentRegistry.apply` makes the
+intents match a whole desired set at once (``POST /te/v1/apply``): it validates all of it against the
+live intents (:func:`parse_apply`, :func:`plan_set`) and then changes everything in one write, or
+nothing.
 """
 from __future__ import annotations
 
 import ipaddress
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 MIN_RATE_BPS = 1000  # 1 kbit/s: a switch meter's rate is a whole number of kbit/s, so nothing slower is enforced
 MAX_RATE_BPS = 1e12  # 1 Tbit/s: anything above is a typo, not a demand
 MAX_PRIORITY = 7
 MAX_WEIGHT = 1000.0
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: "$" would let a final newline in
-INPUT_FIELDS = ("src", "dst", "rate_bps", "priority", "weight", "match", "name")
+INPUT_FIELDS = ("src", "dst", "rate_bps", "priority", "weight", "match", "name", "labels")
 MATCH_FIELDS = ("ip_proto", "tp_src", "tp_dst")
 L4_PROTOS = (6, 17)
+MAX_LABELS = 16
+# Keys like names (plus '/', for prefixes such as example.com/team); values also allow ':', '@' and '+'.
+LABEL_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,62}")  # fullmatch
+LABEL_VALUE_RE = re.compile(r"[A-Za-z0-9._:@/+-]{1,128}")  # fullmatch
+OWNER = "owner"  # the label that says who manages an intent (apply's owner, its prune scope)
+# What an apply compares to tell an update from an unchanged intent (the name is what it matches on).
+COMPARED = ("src", "dst", "rate_bps", "priority", "weight", "match", "labels")
+APPLY_FIELDS = ("intents", "owner", "selector", "prune", "all", "dry_run", "if_match")
 
 
 class IntentError(Exception):
@@ -50,6 +64,18 @@ class DuplicateTraffic(IntentError):
     status = 409
 
 
+class OwnershipConflict(IntentError):
+    """An apply would take over an intent that another owner manages."""
+
+    status = 409
+
+
+class PreconditionFailed(IntentError):
+    """The client's view is stale: an intent changed (or appeared, or went) since it read it (If-Match, version)."""
+
+    status = 412
+
+
 @dataclass(frozen=True)
 class Match:
     """Optional narrowing of an intent to part of the traffic between its hosts."""
@@ -75,17 +101,36 @@ class Intent:
     match: Match = field(default_factory=Match)
     name: str | None = None
     version: int = 1
+    labels: tuple = ()  # ((key, value), ...) sorted by key: hashable, like the rest of the intent
 
     def as_dict(self) -> dict:
         """The JSON form of the API (``Intent`` in docs/openapi.yaml)."""
         return {"id": self.id, "name": self.name, "src": self.src, "dst": self.dst, "rate_bps": self.rate_bps,
                 "priority": self.priority, "weight": self.weight, "match": self.match.as_dict(),
-                "version": self.version}
+                "labels": dict(self.labels), "version": self.version}
+
+    @property
+    def owner(self) -> str | None:
+        """The ``owner`` label, or None.
+
+        >>> parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6, "labels": {"owner": "ci"}}, "1").owner
+        'ci'
+        """
+        return dict(self.labels).get(OWNER)
 
     def same_request(self, other: "Intent") -> bool:
         """True when ``other`` asks for exactly the same thing (ids and versions aside)."""
-        return (self.src, self.dst, self.rate_bps, self.priority, self.weight, self.match, self.name) == \
-            (other.src, other.dst, other.rate_bps, other.priority, other.weight, other.match, other.name)
+        return all(getattr(self, f) == getattr(other, f) for f in COMPARED + ("name",))
+
+    def differences(self, other: "Intent") -> list:
+        """``[(field, mine, other's), ...]`` of the fields :data:`COMPARED` that differ, in API order.
+
+        >>> a = parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6}, "1")
+        >>> a.differences(parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 2e6,
+        ...                             "labels": {"owner": "ci"}}, "1"))
+        [('rate_bps', 1000000.0, 2000000.0), ('labels', (), (('owner', 'ci'),))]
+        """
+        return [(f, getattr(self, f), getattr(other, f)) for f in COMPARED if getattr(self, f) != getattr(other, f)]
 
 
 def _number(body: dict, name: str, default=None) -> float:
@@ -152,6 +197,50 @@ def parse_match(value) -> Match:
     return Match(**fields)
 
 
+def parse_label_value(value, field_name: str) -> str:
+    """Validate one label value (also an apply's ``owner``): 1-128 letters, digits or ``. _ : @ / + -``.
+
+    >>> parse_label_value("team-a@ops", "owner")
+    'team-a@ops'
+    >>> parse_label_value("two words", "labels.owner")
+    Traceback (most recent call last):
+    ...
+    controller.intents.InvalidIntent: labels.owner must be 1-128 letters, digits, '.', '_', ':', '@', '/', '+' or '-', not 'two words'
+    """
+    if not isinstance(value, str) or not LABEL_VALUE_RE.fullmatch(value):
+        raise InvalidIntent(f"{field_name} must be 1-128 letters, digits, '.', '_', ':', '@', '/', '+' or '-', "
+                            f"not {value!r}", field_name)
+    return value
+
+
+def parse_labels(value, field_name: str = "labels", allow_empty: bool = True) -> tuple:
+    """Validate a labels object (``{"owner": "ci", "team": "video"}``) into sorted ``((key, value), ...)``.
+
+    At most 16 labels; keys are 1-63 letters, digits, ``.``, ``_``, ``-`` or ``/`` starting with a letter
+    or digit; values see :func:`parse_label_value`. None is no labels.
+
+    >>> parse_labels({"team": "video", "owner": "ci"})
+    (('owner', 'ci'), ('team', 'video'))
+    >>> parse_labels({"-x": "1"})
+    Traceback (most recent call last):
+    ...
+    controller.intents.InvalidIntent: labels: key '-x' must be 1-63 letters, digits, '.', '_', '-' or '/', starting with a letter or digit
+    """
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise InvalidIntent(f"{field_name} must be an object of strings, not {value!r}", field_name)
+    if not value and not allow_empty:
+        raise InvalidIntent(f"{field_name} must name at least one label", field_name)
+    if len(value) > MAX_LABELS:
+        raise InvalidIntent(f"{field_name} has {len(value)} labels; at most {MAX_LABELS} are allowed", field_name)
+    for key in value:
+        if not isinstance(key, str) or not LABEL_KEY_RE.fullmatch(key):
+            raise InvalidIntent(f"{field_name}: key {key!r} must be 1-63 letters, digits, '.', '_', '-' or '/', "
+                                "starting with a letter or digit", field_name)
+    return tuple(sorted((k, parse_label_value(v, f"{field_name}.{k}")) for k, v in value.items()))
+
+
 def parse_intent(body, intent_id: str, version: int = 1, known_hosts=None) -> Intent:
     """Validate a request body (``IntentInput``) into an :class:`Intent`.
 
@@ -186,7 +275,7 @@ def parse_intent(body, intent_id: str, version: int = 1, known_hosts=None) -> In
     >>> parse_intent({"src": "10.0.0.1", "dst": "10.0.0.5", "rate_bps": 1, "colour": "red"}, "1")
     Traceback (most recent call last):
     ...
-    controller.intents.InvalidIntent: unknown field colour (known: src, dst, rate_bps, priority, weight, match, name)
+    controller.intents.InvalidIntent: unknown field colour (known: src, dst, rate_bps, priority, weight, match, name, labels)
     """
     if not isinstance(body, dict):
         raise InvalidIntent("the request body must be a JSON object")
@@ -211,7 +300,384 @@ def parse_intent(body, intent_id: str, version: int = 1, known_hosts=None) -> In
     name = body.get("name")
     if name is not None and (not isinstance(name, str) or not NAME_RE.fullmatch(name)):
         raise InvalidIntent(f"name must be 1-64 letters, digits, '.', '_' or '-', not {name!r}", "name")
-    return Intent(intent_id, src, dst, rate, priority, weight, parse_match(body.get("match")), name, version)
+    match = parse_match(body.get("match"))
+    return Intent(intent_id, src, dst, rate, priority, weight, match, name, version, parse_labels(body.get("labels")))
+
+
+def _flag(body: dict, name: str) -> bool:
+    """The boolean ``name`` of ``body`` (false when absent); only JSON true and false are booleans.
+
+    >>> _flag({"prune": True}, "prune"), _flag({}, "dry_run")
+    (True, False)
+    >>> _flag({"prune": 1}, "prune")
+    Traceback (most recent call last):
+    ...
+    controller.intents.InvalidIntent: prune must be true or false, not 1
+    """
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise InvalidIntent(f"{name} must be true or false, not {value!r}", name)
+    return value
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    """A validated ``POST /te/v1/apply`` body (``ApplyInput`` in docs/openapi.yaml), from :func:`parse_apply`."""
+
+    intents: tuple  # of Intent, ids "#0", "#1", ... by position; labels as the client gave them
+    versions: tuple  # per intent: the version of the live intent the client based it on, or None
+    owner: str | None = None
+    selector: tuple | None = None  # ((key, value), ...): the prune scope instead of the owner
+    prune: bool = False
+    all: bool = False
+    dry_run: bool = False
+    if_match: dict | None = None  # {intent id: version} of the live intents the client planned against
+
+    def scope(self) -> str:
+        """Which live intents a prune may delete, in words.
+
+        >>> ApplyRequest((), (), owner="ci").scope(), ApplyRequest((), (), selector=(("team", "a"),)).scope()
+        ("owned by 'ci'", 'matching team=a')
+        """
+        if self.selector is not None:
+            return "matching " + ",".join(f"{k}={v}" for k, v in self.selector)
+        return f"owned by {self.owner!r}"
+
+    def in_scope(self, intent: Intent) -> bool:
+        """True when a prune may delete ``intent``: it matches the selector, or else it has the owner's label.
+
+        >>> i = parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6,
+        ...                   "labels": {"owner": "ci", "team": "a"}}, "1")
+        >>> ApplyRequest((), (), owner="ci").in_scope(i), ApplyRequest((), (), owner="cd").in_scope(i)
+        (True, False)
+        >>> ApplyRequest((), (), owner="cd", selector=(("team", "a"),)).in_scope(i)
+        True
+        """
+        if self.selector is not None:
+            labels = dict(intent.labels)
+            return all(labels.get(k) == v for k, v in self.selector)
+        return self.owner is not None and intent.owner == self.owner
+
+
+def parse_apply(body, known_hosts=None) -> ApplyRequest:
+    """Validate a whole ``POST /te/v1/apply`` body; the first problem raises, naming ``intents[n].field``.
+
+    Every desired intent is validated as a POST of it would be (``known_hosts`` as in :func:`parse_intent`),
+    must have a name (apply matches intents by name) unique in the set, and may carry ``version``: the
+    version of the live intent it was based on. ``prune`` needs an ``owner`` or a ``selector``, and an
+    empty desired set with ``prune`` also needs ``all``.
+
+    Examples
+    --------
+    >>> r = parse_apply({"owner": "ci", "prune": True, "intents": [
+    ...     {"name": "web", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6, "version": 3}]})
+    >>> [i.name for i in r.intents], r.versions, r.owner, r.prune, r.dry_run
+    (['web'], (3,), 'ci', True, False)
+    >>> parse_apply({"intents": [{"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6},
+    ...                          {"name": "b", "src": "10.0.0.1", "dst": "10.0.0.9", "rate_bps": 1e6}]},
+    ...             known_hosts={"10.0.0.1", "10.0.0.2"})
+    Traceback (most recent call last):
+    ...
+    controller.intents.InvalidIntent: intents[1] (b): dst 10.0.0.9 is not a known host
+    >>> parse_apply({"intents": [], "owner": "ci", "prune": True})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    controller.intents.InvalidIntent: an empty desired set with prune would delete every intent owned by 'ci'; ...
+    """
+    if not isinstance(body, dict):
+        raise InvalidIntent("the request body must be a JSON object")
+    unknown = sorted(set(body) - set(APPLY_FIELDS))
+    if unknown:
+        raise InvalidIntent(f"unknown field {unknown[0]} (known: {', '.join(APPLY_FIELDS)})", unknown[0])
+    if "intents" not in body:
+        raise InvalidIntent("missing field intents (the desired intents; [] for none)", "intents")
+    items = body["intents"]
+    if not isinstance(items, list):
+        raise InvalidIntent(f"intents must be an array of intents, not {type(items).__name__}", "intents")
+    owner = body.get("owner")
+    if owner is not None:
+        parse_label_value(owner, "owner")
+    selector = body.get("selector")
+    if selector is not None:
+        selector = parse_labels(selector, "selector", allow_empty=False)
+    prune, everything, dry_run = _flag(body, "prune"), _flag(body, "all"), _flag(body, "dry_run")
+    if_match = _if_match_field(body.get("if_match"))
+    intents, versions, names = [], [], {}
+    for n, item in enumerate(items):
+        where = f"intents[{n}]"
+        if not isinstance(item, dict):
+            raise InvalidIntent(f"{where} must be an intent object, not {type(item).__name__}", where)
+        label = f"{where} ({item['name']})" if isinstance(item.get("name"), str) else where
+        version = item.get("version")
+        if "version" in item:
+            item = {k: v for k, v in item.items() if k != "version"}
+            if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+                raise InvalidIntent(f"{label}: version must be the integer version (at least 1) of the live intent "
+                                    f"this one was based on, not {version!r}", f"{where}.version")
+        try:
+            intent = parse_intent(item, f"#{n}", 1, known_hosts)
+        except IntentError as exc:
+            raise type(exc)(f"{label}: {exc}", f"{where}.{exc.field}" if exc.field else where) from None
+        if intent.name is None:
+            raise InvalidIntent(f"{where} has no name (apply matches intents by name)", f"{where}.name")
+        if intent.name in names:
+            raise InvalidIntent(f"{label}: the name {intent.name!r} is also intents[{names[intent.name]}]",
+                                f"{where}.name")
+        names[intent.name] = n
+        intents.append(intent)
+        versions.append(version)
+    request = ApplyRequest(tuple(intents), tuple(versions), owner, selector, prune, everything, dry_run, if_match)
+    for flag, given in (("selector", selector is not None), ("all", everything)):
+        if given and not prune:
+            raise InvalidIntent(f"{flag} only applies with prune: true", flag)
+    if prune and owner is None and selector is None:
+        raise InvalidIntent("prune needs an owner or a selector: it deletes only the intents they match", "prune")
+    if prune and not intents and not everything:
+        raise InvalidIntent(f"an empty desired set with prune would delete every intent {request.scope()}; "
+                            "send all: true if that is what you want", "intents")
+    return request
+
+
+def _if_match_field(value) -> dict | None:
+    """The ``if_match`` of an apply: ``{intent id: version}``, or None when absent.
+
+    >>> _if_match_field({"4": 2}), _if_match_field(None)
+    ({'4': 2}, None)
+    >>> _if_match_field({"4": True})
+    Traceback (most recent call last):
+    ...
+    controller.intents.InvalidIntent: if_match.4 must be a version (an integer of at least 1), not True
+    """
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidIntent(f"if_match must be an object of intent id: version, not {value!r}", "if_match")
+    for intent_id, version in value.items():
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise InvalidIntent(f"if_match.{intent_id} must be a version (an integer of at least 1), not {version!r}",
+                                f"if_match.{intent_id}")
+    return dict(value)
+
+
+def _jsonable(value):
+    """A compared field's value as the API shows it: ``match`` and ``labels`` as objects.
+
+    >>> _jsonable(Match(ip_proto=6)), _jsonable((("owner", "ci"),)), _jsonable(4e6)
+    ({'ip_proto': 6}, {'owner': 'ci'}, 4000000.0)
+    """
+    if isinstance(value, Match):
+        return value.as_dict()
+    if isinstance(value, tuple):
+        return dict(value)
+    return value
+
+
+@dataclass(frozen=True)
+class SetChange:
+    """One intent of an apply: ``op`` is create, update, delete or unchanged.
+
+    ``index`` is its position in the desired set (None for a delete); ``current`` the live intent before
+    (None for a create), ``result`` the intent after (None for a delete; a create's id is the one it gets).
+    """
+
+    op: str
+    index: int | None
+    current: Intent | None
+    result: Intent | None
+
+    def fields(self) -> list:
+        """``[(field, old, new), ...]`` that an update changes (empty for the other ops)."""
+        if self.op != "update":
+            return []
+        return self.current.differences(self.result)
+
+    def as_dict(self, dry_run: bool = False) -> dict:
+        """The ``ApplyChange`` JSON of the API: ``current`` unless a create, ``desired`` unless a delete; a dry
+        run's creates have no id yet."""
+        intent = self.result or self.current
+        out = {"op": self.op, "index": self.index, "name": intent.name,
+               "id": None if dry_run and self.op == "create" else intent.id,
+               "version": self.current.version if self.current else None,
+               "new_version": self.result.version if self.result else None,
+               "fields": {f: {"old": _jsonable(old), "new": _jsonable(new)} for f, old, new in self.fields()}}
+        if self.current is not None:
+            out["current"] = self.current.as_dict()
+        if self.result is not None:
+            out["desired"] = {k: v for k, v in self.result.as_dict().items() if k not in ("id", "version")}
+        return out
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """The plan of an apply (:func:`plan_set`): every change, and the live intents it leaves alone and why."""
+
+    changes: tuple  # of SetChange: creates, updates, deletes, then unchanged
+    left_alone: tuple  # of (Intent, reason): "no-prune" (prune not asked) or "not-owned" (outside its scope)
+    next_id: int  # the registry's next id once the creates have theirs
+    dry_run: bool = False
+
+    def count(self, op: str) -> int:
+        return sum(1 for c in self.changes if c.op == op)
+
+    @property
+    def changed(self) -> bool:
+        """True when applying it changes something (a create, update or delete)."""
+        return any(c.op != "unchanged" for c in self.changes)
+
+    def as_dict(self) -> dict:
+        """The ``ApplyResult`` JSON of the API.
+
+        >>> web = parse_intent({"name": "web", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6}, "3")
+        >>> d = ApplyResult((SetChange("unchanged", 0, web, web),), (), 4).as_dict()
+        >>> d["counts"], [(c["op"], c["id"], c["version"], c["new_version"]) for c in d["changes"]]
+        ({'create': 0, 'update': 0, 'delete': 0, 'unchanged': 1}, [('unchanged', '3', 1, 1)])
+        """
+        return {"dry_run": self.dry_run,
+                "counts": {op: self.count(op) for op in ("create", "update", "delete", "unchanged")},
+                "changes": [c.as_dict(self.dry_run) for c in self.changes],
+                "left_alone": [{"id": i.id, "name": i.name, "owner": i.owner, "reason": reason}
+                               for i, reason in self.left_alone]}
+
+
+def plan_set(request: ApplyRequest, live, next_id: int) -> ApplyResult:
+    """What makes the ``live`` intents match ``request``'s desired set, all checked; changes nothing.
+
+    Desired intents are matched to live ones by name: none is a create (with the next ids, and the
+    request's ``owner`` as its ``owner`` label unless its labels name one), a different one an update
+    (its ``owner`` label stays unless the desired labels name one), an equal one unchanged. With ``prune``,
+    live intents the set does not name are deleted when :meth:`ApplyRequest.in_scope`, and left alone
+    otherwise. Refused, in this order:
+
+    - :class:`PreconditionFailed` (412): a desired ``version`` that is not the live intent's (or names an
+      intent that is gone); with ``if_match``, an update or delete of an intent it does not list at its
+      current version, or a listed intent that changed or went;
+    - :class:`OwnershipConflict` (409): a live intent owned by someone other than the desired owner
+      (the desired ``owner`` label, else the request's owner);
+    - :class:`DuplicateTraffic` (409): two intents of the resulting set with the same src, dst and match.
+
+    Examples
+    --------
+    >>> live = [parse_intent({"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6,
+    ...                       "labels": {"owner": "ci"}}, "1"),
+    ...         parse_intent({"name": "old", "src": "10.0.0.3", "dst": "10.0.0.2", "rate_bps": 1e6,
+    ...                       "labels": {"owner": "ci"}}, "2"),
+    ...         parse_intent({"name": "adhoc", "src": "10.0.0.4", "dst": "10.0.0.2", "rate_bps": 1e6}, "3")]
+    >>> request = parse_apply({"owner": "ci", "prune": True, "intents": [
+    ...     {"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 2e6},
+    ...     {"name": "b", "src": "10.0.0.5", "dst": "10.0.0.2", "rate_bps": 1e6}]})
+    >>> result = plan_set(request, live, next_id=4)
+    >>> [(c.op, (c.result or c.current).name, (c.result or c.current).id) for c in result.changes]
+    [('create', 'b', '4'), ('update', 'a', '1'), ('delete', 'old', '2')]
+    >>> result.changes[0].result.labels, result.changes[1].fields()
+    ((('owner', 'ci'),), [('rate_bps', 1000000.0, 2000000.0)])
+    >>> [(i.name, why) for i, why in result.left_alone]
+    [('adhoc', 'not-owned')]
+    >>> plan_set(parse_apply({"owner": "cd", "intents": [
+    ...     {"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 2e6}]}), live, 4)
+    Traceback (most recent call last):
+    ...
+    controller.intents.OwnershipConflict: intents[0] (a): intent 1 is owned by 'ci', not 'cd'; change its owner label (PUT) or delete it first
+    """
+    by_name = {i.name: i for i in live if i.name is not None}
+    creates, updates, unchanged, stale, conflicts = [], [], [], [], []
+    matched = set()
+    for n, (desired, seen) in enumerate(zip(request.intents, request.versions)):
+        where, field_prefix = f"intents[{n}] ({desired.name})", f"intents[{n}]"
+        have = by_name.get(desired.name)
+        labels = dict(desired.labels)
+        explicit = labels.get(OWNER)
+        if seen is not None and (have is None or have.version != seen):
+            now = "no longer exists" if have is None else f"is at version {have.version}"
+            stale.append(PreconditionFailed(
+                f"{where} was based on version {seen} of the intent named {desired.name!r}, which {now}; read it "
+                "again", f"{field_prefix}.version"))
+        if have is None:
+            if explicit is None and request.owner is not None:
+                labels[OWNER] = request.owner
+            result = replace(desired, id=str(next_id), version=1, labels=tuple(sorted(labels.items())))
+            next_id += 1
+            creates.append(SetChange("create", n, None, result))
+            continue
+        matched.add(have.id)
+        claim = explicit if explicit is not None else request.owner
+        if have.owner is not None and claim is not None and claim != have.owner:
+            conflicts.append(OwnershipConflict(
+                f"{where}: intent {have.id} is owned by {have.owner!r}, not {claim!r}; change its owner label (PUT) "
+                "or delete it first", f"{field_prefix}.labels.owner" if explicit is not None else "owner"))
+        if explicit is None and have.owner is not None:
+            labels[OWNER] = have.owner  # an apply does not take the owner label off
+        result = replace(desired, id=have.id, version=have.version, labels=tuple(sorted(labels.items())))
+        if result.same_request(have):
+            unchanged.append(SetChange("unchanged", n, have, have))
+        else:
+            updates.append(SetChange("update", n, have, replace(result, version=have.version + 1)))
+    deletes, left_alone = [], []
+    for intent in live:
+        if intent.id in matched:
+            continue
+        if not request.prune:
+            left_alone.append((intent, "no-prune"))
+        elif request.in_scope(intent):
+            deletes.append(SetChange("delete", None, intent, None))
+        else:
+            left_alone.append((intent, "not-owned"))
+    if request.if_match is not None:
+        stale += _unseen(request.if_match, {i.id: i for i in live}, updates + deletes)
+    for problem in stale + conflicts:
+        raise problem
+    _check_traffic(live, {c.current.id for c in deletes} | matched, creates + updates + unchanged)
+    return ApplyResult(tuple(creates + updates + deletes + unchanged), tuple(left_alone), next_id, request.dry_run)
+
+
+def _unseen(if_match: dict, live: dict, touched) -> list:
+    """What ``if_match`` (the intents a client saw) says is stale, as :class:`PreconditionFailed` errors:
+    a listed intent gone or at another version, and a ``touched`` change of an intent not listed.
+
+    >>> a = parse_intent({"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6}, "1", version=2)
+    >>> [str(e) for e in _unseen({"1": 1}, {"1": a}, [])]
+    ['intent 1 is at version 2, not at the version 1 the client saw (if_match); plan again']
+    >>> [e.field for e in _unseen({}, {"1": a}, [SetChange("delete", None, a, None)])]
+    ['if_match']
+    """
+    problems = []
+    for intent_id, version in if_match.items():
+        intent = live.get(str(intent_id))
+        if intent is None or intent.version != version:
+            now = "is gone" if intent is None else f"is at version {intent.version}"
+            problems.append(PreconditionFailed(f"intent {intent_id} {now}, not at the version {version} the client saw "
+                                               "(if_match); plan again", f"if_match.{intent_id}"))
+    for change in touched:
+        if str(change.current.id) not in {str(k) for k in if_match}:
+            problems.append(PreconditionFailed(
+                f"intent {change.current.id} ({change.current.name or 'unnamed'}) would be {change.op}d, but the "
+                "client did not see it (if_match): it was created or renamed since; plan again", "if_match"))
+    return problems
+
+
+def _check_traffic(live, replaced: set, desired) -> None:
+    """Refuse a resulting set where two intents claim the same traffic (src, dst, match), naming a desired one.
+
+    ``live`` intents whose id is in ``replaced`` (updated, unchanged or deleted by the apply) do not count;
+    ``desired`` are the apply's creates, updates and unchanged intents.
+
+    >>> a = parse_intent({"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6}, "1")
+    >>> b = parse_intent({"name": "b", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 2e6}, "2")
+    >>> _check_traffic([a], {"1"}, [SetChange("create", 0, None, b)])  # a goes: b may take its traffic
+    >>> _check_traffic([a], set(), [SetChange("create", 0, None, b)])
+    Traceback (most recent call last):
+    ...
+    controller.intents.DuplicateTraffic: intents[0] (b): intent 1 (a) already covers 10.0.0.1 -> 10.0.0.2 with the same match
+    """
+    owners = {(i.src, i.dst, i.match): f"intent {i.id}" + (f" ({i.name})" if i.name else "")
+              for i in live if i.id not in replaced}
+    for change in sorted(desired, key=lambda c: c.index):
+        intent = change.result
+        key = (intent.src, intent.dst, intent.match)
+        if key in owners:
+            raise DuplicateTraffic(f"intents[{change.index}] ({intent.name}): {owners[key]} already covers "
+                                   f"{intent.src} -> {intent.dst} with the same match",
+                                   f"intents[{change.index}].match")
+        owners[key] = f"intents[{change.index}] ({intent.name})"
 
 
 class IntentRegistry:
@@ -238,6 +704,15 @@ class IntentRegistry:
     controller.intents.DuplicateTraffic: intent 1 already covers 10.0.0.1 -> 10.0.0.2 with the same match
     >>> reg.delete("1"); len(reg), reg.generation
     (0, 3)
+    >>> result = reg.apply({"owner": "ci", "intents": [
+    ...     {"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6},
+    ...     {"name": "b", "src": "10.0.0.3", "dst": "10.0.0.2", "rate_bps": 1e6}]})
+    >>> [(i.id, i.name, i.owner) for i in reg.list()], reg.generation
+    ([('2', 'a', 'ci'), ('3', 'b', 'ci')], 4)
+    >>> reg.delete("2", if_version={7})
+    Traceback (most recent call last):
+    ...
+    controller.intents.PreconditionFailed: intent 2 is at version 1, but If-Match names the version 7: it changed since it was read; read it again
     """
 
     def __init__(self, known_hosts=None, persist=None):
@@ -275,8 +750,10 @@ class IntentRegistry:
         self.generation += 1
         return intent
 
-    def replace(self, intent_id: str, body) -> Intent:
+    def replace(self, intent_id: str, body, if_version=None) -> Intent:
+        """Replace intent ``intent_id`` with ``body``; ``if_version``: the versions it may be at (If-Match)."""
         old = self.get(intent_id)
+        _check_version(old, if_version)
         new = parse_intent(body, old.id, old.version + 1, self._hosts())
         if new.same_request(old):
             return old
@@ -286,11 +763,38 @@ class IntentRegistry:
         self.generation += 1
         return new
 
-    def delete(self, intent_id: str) -> None:
+    def delete(self, intent_id: str, if_version=None) -> None:
+        """Delete intent ``intent_id``; ``if_version``: the versions it may be at (If-Match)."""
         intent = self.get(intent_id)
+        _check_version(intent, if_version)
         self._commit(deleted=[intent.id])
         del self._intents[intent.id]
         self.generation += 1
+
+    def apply(self, body) -> ApplyResult:
+        """Make the intents match the desired set of an apply ``body`` (``ApplyInput``): all of it or nothing.
+
+        The body is validated in full (:func:`parse_apply`) and planned against the live intents
+        (:func:`plan_set`); a refusal raises and changes nothing. Unless it is a dry run, every create,
+        update and delete is then written in one store transaction and taken at once, with one
+        generation bump (none when nothing changes). Returns the plan, with the ids creates got.
+        """
+        request = parse_apply(body, self._hosts())
+        result = plan_set(request, self.list(), self._next_id)
+        if request.dry_run or not result.changed:
+            return result
+        saved = [c.result for c in result.changes if c.op in ("create", "update")]
+        deleted = [c.current.id for c in result.changes if c.op == "delete"]
+        created = result.count("create") > 0
+        self._commit(saved=saved, deleted=deleted, next_id=result.next_id if created else None)
+        for change in result.changes:
+            if change.op == "delete":
+                del self._intents[change.current.id]
+            elif change.op in ("create", "update"):
+                self._intents[change.result.id] = change.result
+        self._next_id = result.next_id
+        self.generation += 1
+        return result
 
     def restore(self, intents, next_id: int | None = None) -> None:
         """Put back intents accepted earlier (e.g. from a store) as they were: ids, versions and all.
@@ -323,3 +827,24 @@ class IntentRegistry:
             if (other.src, other.dst, other.match) == (intent.src, intent.dst, intent.match):
                 raise DuplicateTraffic(f"intent {other.id} already covers {intent.src} -> {intent.dst} "
                                        "with the same match", "match")
+
+
+def _check_version(intent: Intent, versions) -> None:
+    """Refuse (412) a change of ``intent`` unless it is at one of ``versions`` (None: any).
+
+    >>> a = parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6}, "1", version=2)
+    >>> _check_version(a, None), _check_version(a, {1, 2})
+    (None, None)
+    >>> _check_version(a, frozenset())
+    Traceback (most recent call last):
+    ...
+    controller.intents.PreconditionFailed: intent 1 is at version 2, but If-Match names no version of it (a weak entity tag W/"..." never matches If-Match): it changed since it was read; read it again
+    """
+    if versions is None or intent.version in versions:
+        return
+    if not versions:
+        named = "no version of it (a weak entity tag W/\"...\" never matches If-Match)"
+    else:
+        named = "the version" + ("s " if len(versions) > 1 else " ") + ", ".join(str(v) for v in sorted(versions))
+    raise PreconditionFailed(f"intent {intent.id} is at version {intent.version}, but If-Match names {named}: "
+                             "it changed since it was read; read it again", "If-Match")

@@ -18,6 +18,10 @@ Secure by default: a request whose ``Host`` is not one of ``rest_allowed_hosts``
 Besides ``/te/v1/...``: ``GET /metrics`` (Prometheus text), the dashboard page at
 ``/`` and ``/dashboard/``, and the OpenAPI document at ``GET /te/v1/openapi.json``.
 
+Optimistic concurrency: one intent's answers carry ``ETag: "<version>"``, and a PUT or DELETE with
+``If-Match`` is refused with 412 when the intent is no longer at that version. ``POST /te/v1/apply``
+makes the intents match a whole desired set, all or nothing (:meth:`IntentRegistry.apply`).
+
 Handlers run in eventlet green threads of the controller process and call the
 app directly: nothing here yields, so a request never sees half an update.
 """
@@ -224,25 +228,75 @@ def _check_token(settings, method, headers) -> None:
         raise ApiError(401, "the bearer token is not the controller's [te] rest_token", "Authorization", challenge)
 
 
-def _intents(service, method, body, content_type):
+def etag(intent) -> str:
+    """The entity tag of one intent: its version, quoted (``ETag`` answers, ``If-Match`` requests).
+
+    >>> from controller.intents import parse_intent
+    >>> etag(parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6}, "7", version=3))
+    '"3"'
+    """
+    return f'"{intent.version}"'
+
+
+_ENTITY_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*')
+
+
+def if_match_versions(value: str | None):
+    """The intent versions an ``If-Match`` header accepts: None for any (no header, or ``*``).
+
+    Strong comparison (RFC 9110): a weak tag ``W/"3"`` matches nothing. What is not a list of quoted entity
+    tags is refused (400) rather than read as "no match", so that a typo is not mistaken for a conflict.
+
+    >>> if_match_versions('"3"'), if_match_versions(' "3", "4" '), if_match_versions("*"), if_match_versions(None)
+    (frozenset({3}), frozenset({3, 4}), None, None)
+    >>> if_match_versions('W/"3"')
+    frozenset()
+    >>> if_match_versions("3")
+    Traceback (most recent call last):
+    ...
+    controller.rest.ApiError: If-Match must be * or entity tags as ETag gives them (e.g. "3", with the quotes), not '3'
+    """
+    if value is None or value.strip() == "*":
+        return None
+    versions = set()
+    for part in value.split(","):
+        m = _ENTITY_TAG.fullmatch(part)
+        if m is None:
+            raise ApiError(400, f'If-Match must be * or entity tags as ETag gives them (e.g. "3", with the quotes), '
+                                f"not {value.strip()!r}", "If-Match")
+        if m[1] is None and m[2].isdigit() and len(m[2]) < 10:
+            versions.add(int(m[2]))
+    return frozenset(versions)
+
+
+def _intents(service, method, body, content_type, headers):
     if method == "GET":
         return Reply(200, {"intents": [i.as_dict() for i in service.intents.list()]})
     intent = service.intents.create(parse_json(body, content_type))
     service.intents_changed()
-    return Reply(201, intent.as_dict(), (("Location", f"{PREFIX}/intents/{intent.id}"),))
+    return Reply(201, intent.as_dict(), (("Location", f"{PREFIX}/intents/{intent.id}"), ("ETag", etag(intent))))
 
 
-def _intent(service, method, body, content_type, intent_id):
+def _intent(service, method, body, content_type, headers, intent_id):
     if method == "GET":
-        return Reply(200, service.intents.get(intent_id).as_dict())
+        intent = service.intents.get(intent_id)
+        return Reply(200, intent.as_dict(), (("ETag", etag(intent)),))
+    service.intents.get(intent_id)  # 404 before looking at the headers and the body
+    versions = if_match_versions(headers.get("if-match"))
     if method == "PUT":
-        service.intents.get(intent_id)  # 404 before looking at the body
-        intent = service.intents.replace(intent_id, parse_json(body, content_type))
+        intent = service.intents.replace(intent_id, parse_json(body, content_type), if_version=versions)
         service.intents_changed()
-        return Reply(200, intent.as_dict())
-    service.intents.delete(intent_id)
+        return Reply(200, intent.as_dict(), (("ETag", etag(intent)),))
+    service.intents.delete(intent_id, if_version=versions)
     service.intents_changed()
     return Reply(204)
+
+
+def _apply(service, method, body, content_type, headers):
+    result = service.intents.apply(parse_json(body, content_type))
+    if result.changed and not result.dry_run:
+        service.intents_changed()
+    return Reply(200, result.as_dict())
 
 
 def _openapi(service, *_):
@@ -259,12 +313,13 @@ def _raw(body: bytes, content_type: str) -> Reply:
     return Reply(200, body, content_type=content_type)
 
 
-# (path, allowed methods, handler(service, method, body, content type, *path variables)). A {name} in a
+# (path, allowed methods, handler(service, method, body, content type, headers, *path variables)). A {name} in a
 # path is one segment; every path but / also answers with one trailing slash. The Ryu routes of
 # TERestController are made from these, so what is routed and what is dispatched cannot drift apart.
 ROUTES = (
     (f"{PREFIX}/intents", ("GET", "POST"), _intents),
     (f"{PREFIX}/intents/{{intent_id}}", ("GET", "PUT", "DELETE"), _intent),
+    (f"{PREFIX}/apply", ("POST",), _apply),
     (f"{PREFIX}/allocations", ("GET",), lambda s, *_: Reply(200, s.allocations_body())),
     (f"{PREFIX}/topology", ("GET",), lambda s, *_: Reply(200, s.topology_body())),
     (f"{PREFIX}/links", ("GET",), lambda s, *_: Reply(200, s.links_body())),
@@ -294,7 +349,8 @@ def dispatch(service, method: str, path: str, body: bytes = b"", headers=None) -
 
     ``headers`` maps header names, in any case, to values. Those that matter: ``Host`` (checked
     against ``rest_allowed_hosts`` when present), ``Authorization`` (the bearer token, for writes
-    when ``rest_token`` is set) and ``Content-Type`` (of a body; JSON when absent).
+    when ``rest_token`` is set), ``Content-Type`` (of a body; JSON when absent) and ``If-Match``
+    (PUT and DELETE of one intent).
     """
     headers = {name.lower(): value for name, value in (headers or {}).items()}
     try:
@@ -308,7 +364,7 @@ def dispatch(service, method: str, path: str, body: bytes = b"", headers=None) -
                 raise ApiError(405, f"{method} is not allowed on {path} (allowed: {', '.join(methods)})",
                                headers=(("Allow", ", ".join(methods)),))
             _check_token(service.settings, method, headers)
-            return handler(service, method, body, headers.get("content-type"), *m.groups())
+            return handler(service, method, body, headers.get("content-type"), headers, *m.groups())
         raise ApiError(404, f"no such resource {path!r}")
     except ApiError as exc:
         return api_error(exc)

@@ -9,7 +9,11 @@ change is one transaction with SQLite's rollback journal (``journal_mode=DELETE`
 alone holds every accepted intent, with nothing beside it that could be lost or left out of a
 copy. (Earlier versions ran in WAL mode, where the intents could all be in ``-wal`` only; opening
 such a file moves them into it.) Rows are the API's ``IntentInput`` JSON plus id, version and
-creation order, and are validated again on load (with :func:`controller.intents.parse_intent`).
+creation order, and are validated again on load (with :func:`controller.intents.parse_intent`). New
+fields of ``IntentInput`` live in that JSON, so they need no new column and no migration: an intent's
+``labels`` are stored there (only when it has some), and rows written before labels existed read as
+intents without labels. An apply (``POST /te/v1/apply``) writes all its creates, updates and deletes
+with one :meth:`IntentStore.apply`, so one transaction.
 
 A file that exists but cannot hold intents (empty, zeros, truncated, damaged, without tables) is
 refused with a :class:`StoreError` naming it and what to do, never read as "no intents"; only a
@@ -374,7 +378,15 @@ def _store_error(path, exc: sqlite3.Error) -> StoreError:
 
 
 def _request_json(intent: Intent) -> str:
+    """The ``IntentInput`` JSON of a stored row; ``labels`` only when there are some (rows stay as before).
+
+    >>> _request_json(parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6, "name": "a",
+    ...                             "labels": {"owner": "ci"}}, "1"))
+    '{"dst": "10.0.0.2", "labels": {"owner": "ci"}, "match": {}, "name": "a", "priority": 0, "rate_bps": 1000000.0, "src": "10.0.0.1", "weight": 1.0}'
+    """
     body = {k: v for k, v in intent.as_dict().items() if k in INPUT_FIELDS and v is not None}
+    if not body["labels"]:
+        del body["labels"]
     return json.dumps(body, sort_keys=True)
 
 

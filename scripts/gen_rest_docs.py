@@ -35,17 +35,25 @@ EXAMPLES = {
         "te-intent apply -f examples/b4-intents.yaml      # create or replace many, keyed by name",
     ],
     ("get", "/te/v1/intents/{id}"): [
-        "curl -s $TE/te/v1/intents/1",
+        "curl -si $TE/te/v1/intents/1      # -i shows the ETag header: ETag: \"3\"",
         "te-intent show web      # by id or name, with its allocation",
     ],
     ("put", "/te/v1/intents/{id}"): [
-        "curl -s -X PUT $TE/te/v1/intents/1 -H 'Content-Type: application/json' \\\n"
+        "curl -s -X PUT $TE/te/v1/intents/1 -H 'Content-Type: application/json' -H 'If-Match: \"3\"' \\\n"
         "     -d '{\"name\": \"web\", \"src\": \"10.0.0.1\", \"dst\": \"10.0.0.12\", \"rate_bps\": 6e6}'",
         "te-intent apply -f intents.yaml      # replaces the intents whose fields differ from the file",
     ],
     ("delete", "/te/v1/intents/{id}"): [
-        "curl -s -X DELETE $TE/te/v1/intents/1",
-        "te-intent delete web",
+        "curl -s -X DELETE $TE/te/v1/intents/1 -H 'If-Match: \"3\"'      # 412 if it changed since version 3",
+        "te-intent delete web      # sends If-Match with the version it read",
+    ],
+    ("post", "/te/v1/apply"): [
+        "curl -s -X POST $TE/te/v1/apply -H 'Content-Type: application/json' \\\n"
+        "     -d '{\"owner\": \"ops\", \"prune\": true, \"dry_run\": true, \"intents\": [\n"
+        "          {\"name\": \"web\", \"src\": \"10.0.0.1\", \"dst\": \"10.0.0.12\", \"rate_bps\": 4e6}]}'",
+        "te-intent apply -f intents.yaml --dry-run      # the plan; without --dry-run: the plan, then exactly it",
+        "te-intent apply -f intents.yaml --prune --owner ops      # also deletes ops's intents the file lacks",
+        "te-intent get -o yaml > intents.yaml      # the live intents as a file apply takes back unchanged",
     ],
     ("get", "/te/v1/allocations"): [
         "curl -s $TE/te/v1/allocations",

@@ -28,6 +28,8 @@ def request_body(intent: Intent) -> dict:
     del body["id"], body["version"]
     if body["name"] is None:
         del body["name"]
+    if not body["labels"]:  # what a controller without labels also reads
+        del body["labels"]
     return body
 
 
@@ -82,11 +84,11 @@ class Client:
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
-    def call(self, method: str, path: str, body=None):
+    def call(self, method: str, path: str, body=None, headers: dict | None = None):
         """The decoded JSON answer (None for 204)."""
         url = self.base_url + API + path
         try:
-            response = self.session.request(method, url, json=body, timeout=self.timeout)
+            response = self.session.request(method, url, json=body, timeout=self.timeout, headers=headers)
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                 requests.exceptions.InvalidSchema, urllib3.exceptions.LocationValueError) as exc:
             raise UsageError(f"bad controller address {self.base_url!r}: {exc}") from None
@@ -103,7 +105,7 @@ class Client:
         except ValueError:
             data = None
         if response.status_code >= 400:
-            raise Refused(_error_text(method, path, response.status_code, data))
+            raise Refused(_error_text(method, path, response.status_code, data), response.status_code)
         if data is None:
             raise Refused(f"the controller answered {method} {API}{path} with {response.status_code} "
                           f"and a body that is not JSON")
@@ -123,8 +125,20 @@ class Client:
     def replace(self, intent_id: str, body: dict) -> dict:
         return _object(self.call("PUT", f"/intents/{intent_id}", body), "PUT", f"/intents/{intent_id}")
 
-    def delete(self, intent_id: str) -> None:
-        self.call("DELETE", f"/intents/{intent_id}")
+    def delete(self, intent_id: str, if_version: int | None = None) -> None:
+        """Delete an intent; with ``if_version``, only if it is still at that version (If-Match, else 412)."""
+        headers = None if if_version is None else {"If-Match": f'"{int(if_version)}"'}
+        self.call("DELETE", f"/intents/{intent_id}", headers=headers)
+
+    def apply(self, body: dict) -> dict:
+        """``POST /apply``: the ``ApplyResult`` (an object whose ``changes`` are objects with a known ``op``)."""
+        data = _object(self.call("POST", "/apply", body), "POST", "/apply")
+        changes = data.get("changes")
+        if not isinstance(changes, list) or not all(
+                isinstance(c, dict) and c.get("op") in ("create", "update", "delete", "unchanged") for c in changes) \
+                or not isinstance(data.get("left_alone", []), list):
+            raise Refused(f"the controller answered POST {API}/apply with JSON that is not an apply result")
+        return data
 
     def allocations(self) -> dict:
         """``GET /allocations``: an object whose ``allocations`` (if any) is a list of objects."""

@@ -16,9 +16,14 @@ class Unreachable(CliError):
 
 
 class Refused(CliError):
-    """The controller answered with an error (4xx with the API's Error body, or a 5xx)."""
+    """The controller answered with an error (4xx with the API's Error body, or a 5xx); ``http_status`` is
+    that answer's status (None when the refusal is the client's own, e.g. an unknown name)."""
 
     status = 1
+
+    def __init__(self, message: str, http_status: int | None = None):
+        super().__init__(message)
+        self.http_status = http_status
 
 
 def one_line(text: str) -> str:

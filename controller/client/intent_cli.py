@@ -6,7 +6,8 @@
     te-intent list
     te-intent show web
     te-intent delete web
-    te-intent apply -f intents.yaml [--prune] [--dry-run]
+    te-intent apply -f intents.yaml [--prune] [--dry-run] [--owner NAME]
+    te-intent get -o yaml > intents.yaml
     te-intent allocations
 
 The controller is ``--controller URL``, else ``$TE_CONTROLLER``, else http://127.0.0.1:8080 (with or
@@ -17,13 +18,15 @@ Human tables by default, ``--json`` for scripts. Exit status: 0 done, 1 the cont
 (or failed) a request, 2 bad usage or a bad intent file (nothing was sent), 3 controller unreachable.
 Every failure is one line on stderr.
 
-An intent file (YAML or JSON) is a list of intents, or ``{"intents": [...]}``; each is an
-``IntentInput`` of the API with a unique ``name``, ``rate_bps`` may be written like ``4M`` and
-``match.ip_proto`` as ``tcp``, ``udp`` or ``icmp``::
+An intent file (YAML or JSON) is a list of intents, or ``{"intents": [...], "owner": NAME}``; each is
+an ``IntentInput`` of the API with a unique ``name``, ``rate_bps`` may be written like ``4M`` and
+``match.ip_proto`` as ``tcp``, ``udp`` or ``icmp``; it may carry ``labels`` and the ``version`` of the
+live intent it was based on::
 
+    owner: video-team
     intents:
       - {name: web, src: 10.0.0.1, dst: 10.0.0.5, rate_bps: 4M, match: {ip_proto: tcp, tp_dst: 80}}
-      - {name: bulk, src: 10.0.0.2, dst: 10.0.0.9, rate_bps: 1.5G, priority: 1}
+      - {name: bulk, src: 10.0.0.2, dst: 10.0.0.9, rate_bps: 1.5G, priority: 1, labels: {tier: batch}}
 
 ``-f -`` reads standard input, ``-f DIR`` every ``*.yaml``, ``*.yml`` and ``*.json`` file of DIR (in
 name order), and a YAML file may hold several ``---`` documents: names are unique across all of them.
@@ -31,8 +34,14 @@ A key repeated in a mapping is an error, and only ``true``/``false`` are boolean
 ``name: no`` is the name "no".
 
 ``apply`` makes the controller's named intents match the file, keyed by name: it creates what is
-missing and replaces what differs. Intents the file does not name are left alone unless
-``--prune`` is given (like ``kubectl apply``).
+missing and replaces what differs, all at once or not at all (``POST /te/v1/apply``: the controller
+validates the whole file against its live intents first). It asks the controller for the plan (a dry
+run), then applies exactly that plan: if an intent changed in between, the controller refuses and nothing
+changes. What it creates gets the label ``owner`` (``--owner``, else the file's ``owner:``, else
+``te-intent``). Intents the file does not name are left alone unless ``--prune`` is given (like
+``kubectl apply``), and then only those of the owner (or matching ``-l KEY=VALUE``) are deleted; an empty
+file with ``--prune`` also needs ``--all``. ``get -o yaml`` writes the live intents as a file that
+``apply`` takes back unchanged.
 
 The pieces live next to this module: :mod:`.api` (HTTP), :mod:`.apply` (the plan), :mod:`.intent_file`
 (reading files) and :mod:`.formatting` (rates and tables).
@@ -44,13 +53,18 @@ import json
 import os
 import sys
 
-from controller.intents import IntentError, parse_intent
+import yaml
+
+from controller.intents import IntentError, parse_intent, parse_label_value, parse_labels
 
 from .api import DEFAULT_CONTROLLER, Client, intent_from_api, request_body, resolve
-from .apply import Change, Plan, change_json, describe_change, plan_apply, summary
-from .errors import CliError, UsageError, one_line
+from .apply import (
+    DEFAULT_OWNER, apply_request, changes_from_api, describe_change, export_document, format_labels, seen_versions,
+    summary,
+)
+from .errors import CliError, Refused, UsageError, one_line
 from .formatting import format_match, format_paths, format_rate, format_table, parse_proto, parse_rate
-from .intent_file import read_intent_file
+from .intent_file import read_apply_file
 
 MAX_TIMEOUT = 86400.0  # seconds; far beyond any useful wait, and within what a socket timeout can hold
 # Which flag of ``add`` sets which API field, to name the flag in local validation errors.
@@ -74,6 +88,8 @@ def cmd_add(args, client: Client) -> int:
              if v is not None}
     if match:
         body["match"] = match
+    if args.label:
+        body["labels"] = dict(args.label)
     try:
         intent = parse_intent(body, "new")  # refuse locally what the controller would refuse anyway
     except IntentError as exc:
@@ -115,7 +131,8 @@ def cmd_show(args, client: Client) -> int:
     rows = [("id", intent["id"]), ("name", intent.get("name") or "-"), ("src", intent["src"]),
             ("dst", intent["dst"]), ("rate", format_rate(intent["rate_bps"])),
             ("priority", intent.get("priority", 0)), ("weight", f"{intent.get('weight', 1):g}"),
-            ("match", format_match(intent.get("match") or {})), ("version", intent.get("version", 1))]
+            ("match", format_match(intent.get("match") or {})), ("labels", format_labels(intent.get("labels") or {})),
+            ("version", intent.get("version", 1))]
     if allocation is None:
         rows.append(("state", "not allocated yet"))
     else:
@@ -133,7 +150,7 @@ def cmd_show(args, client: Client) -> int:
 
 def cmd_delete(args, client: Client) -> int:
     intent = resolve(client.intents(), args.intent)
-    client.delete(intent["id"])
+    client.delete(intent["id"], if_version=intent.get("version"))  # not if it changed since it was read
     if args.json:
         _print_json({"deleted": intent})
     else:
@@ -165,59 +182,98 @@ def cmd_allocations(args, client: Client) -> int:
 
 
 def cmd_apply(args, client: Client) -> int:
-    desired = read_intent_file(args.file)  # everything validated before the first request
-    current = [intent_from_api(obj) for obj in client.intents()]
-    plan = plan_apply(desired, current, prune=args.prune)
-    done: list = []
-    failure = None
-    if not args.dry_run:
-        try:
-            for change in plan.changes:
-                _execute(change, client)
-                done.append(change)
-        except CliError as exc:
-            failure = exc
-    _report_apply(args, plan, done, failure)
-    if failure is not None:
-        applied = sum(1 for c in done if c.op != "unchanged")
-        total = sum(1 for c in plan.changes if c.op != "unchanged")
-        failed = plan.changes[len(done)]
-        raise type(failure)(f"{failure} [while applying {Change.SYMBOL[failed.op]} {failed.name or failed.intent_id}; "
-                            f"{applied} of {total} changes were applied, the rest were not]")
+    source = read_apply_file(args.file)  # everything validated before the first request
+    owner = _owner(args.owner, source.owner, args.file)
+    selector = dict(args.selector) if args.selector else None
+    scope = f"matching {','.join(f'{k}={v}' for k, v in selector.items())}" if selector else f"owned by {owner}"
+    if (selector or args.all) and not args.prune:
+        raise UsageError(f"{'-l/--selector' if selector else '--all'} only applies with --prune")
+    if args.prune and not source.intents and not args.all:
+        raise UsageError(f"{args.file} names no intents: with --prune that would delete every intent {scope}; "
+                         "add --all if that is what you want")
+    body = apply_request(source.intents, source.versions, owner, args.prune, selector, args.all, dry_run=True)
+    try:
+        result = client.apply(body)  # the plan, checked against the live intents; nothing changes yet
+        if not args.dry_run and any(c["op"] != "unchanged" for c in result["changes"]):
+            # Exactly that plan, or nothing: the controller refuses (412) if an intent changed since.
+            result = client.apply(body | {"dry_run": False, "if_match": seen_versions(result)})
+        elif not args.dry_run:
+            result = result | {"dry_run": False}  # nothing to change: applying it is the plan
+    except Refused as exc:
+        if exc.http_status is not None and (exc.http_status < 500 or exc.http_status == 503):
+            raise Refused(f"{exc}; nothing was changed", exc.http_status) from None
+        raise
+    _report_apply(args, result, scope)
     return 0
 
 
-def _execute(change: Change, client: Client) -> None:
-    if change.op == "create":
-        client.create(request_body(change.desired))
-    elif change.op == "update":
-        client.replace(change.current.id, request_body(change.desired))
-    elif change.op == "delete":
-        client.delete(change.current.id)
+def _owner(flag: str | None, from_file: str | None, source: str) -> str:
+    """The owner an apply sends: ``--owner``, else the file's ``owner:``, else ``te-intent``; they must agree.
+
+    >>> _owner(None, None, "f.yaml"), _owner(None, "ops", "f.yaml"), _owner("ops", "ops", "f.yaml")
+    ('te-intent', 'ops', 'ops')
+    >>> _owner("dev", "ops", "f.yaml")
+    Traceback (most recent call last):
+    ...
+    controller.client.errors.UsageError: --owner dev differs from the owner 'ops' that f.yaml names
+    """
+    if flag is not None:
+        try:
+            parse_label_value(flag, "--owner")
+        except IntentError as exc:
+            raise UsageError(str(exc)) from None
+        if from_file is not None and from_file != flag:
+            raise UsageError(f"--owner {flag} differs from the owner {from_file!r} that {source} names")
+        return flag
+    return from_file if from_file is not None else DEFAULT_OWNER
 
 
-def _report_apply(args, plan: Plan, done: list, failure) -> None:
+def _report_apply(args, result: dict, scope: str) -> None:
     if args.json:
-        _print_json({"dry_run": args.dry_run, "complete": failure is None,
-                     "changes": [change_json(c, c in done) for c in plan.changes],
-                     "left_alone": [i.id for i in plan.left_alone]})
+        _print_json(result)
         return
-    if failure is not None:
-        for change in done:
-            print(describe_change(change))
-        print("not applied:")
-        for change in plan.changes[len(done):]:
-            print("  " + describe_change(change))
-        return
-    for change in plan.changes:
+    changes = changes_from_api(result)
+    for change in changes:
         print(describe_change(change))
+
+    def count(op):
+        return sum(1 for c in changes if c.op == op)
+
     verbs = ("create", "change", "delete") if args.dry_run else ("created", "changed", "deleted")
-    counts = ", ".join(f"{plan.count(op)} {verb}" for op, verb in zip(("create", "update", "delete"), verbs))
-    counts += f", {plan.count('unchanged')} unchanged"
+    counts = ", ".join(f"{count(op)} {verb}" for op, verb in zip(("create", "update", "delete"), verbs))
+    counts += f", {count('unchanged')} unchanged"
     print(f"dry run, nothing changed; would {counts}" if args.dry_run else counts)
-    if plan.left_alone:
-        ids = ", ".join(i.id if i.name is None else f"{i.id} ({i.name})" for i in plan.left_alone)
-        print(f"not in the file, left alone (use --prune to delete): {ids}")
+    for reason, text in (("no-prune", "not in the file, left alone (use --prune to delete)"),
+                         ("not-owned", f"not in the file but not {scope}, left alone")):
+        left = [i for i in result.get("left_alone", []) if isinstance(i, dict) and i.get("reason") == reason]
+        if left:
+            print(f"{text}: " + ", ".join(f"{i.get('id')}" + (f" ({i['name']})" if i.get("name") else "")
+                                          for i in left))
+
+
+def cmd_get(args, client: Client) -> int:
+    intents = client.intents()
+    if args.intent:
+        intents = [resolve(intents, key) for key in args.intent]
+    if args.selector:
+        wanted = dict(args.selector)
+        intents = [i for i in intents if all((i.get("labels") or {}).get(k) == v for k, v in wanted.items())]
+    output = "json" if args.json and args.output == "table" else args.output
+    if output == "table":
+        print(intents_table(intents) if intents else "no intents")
+        return 0
+    document, skipped = export_document(intents, versions=not args.no_versions)
+    for obj in skipped:
+        print(f"te-intent: note: intent {obj['id']} has no name, left out (apply matches intents by name)",
+              file=sys.stderr)
+    if output == "json":
+        _print_json(document)
+    else:
+        print(f"# te-intent get -o yaml: {len(document['intents'])} intents of {client.base_url}\n"
+              "# te-intent apply -f FILE makes them so again"
+              + ("" if args.no_versions else "; it refuses to undo a change made since (version:)"))
+        print(yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=120), end="")
+    return 0
 
 
 # --- the command line ---------------------------------------------------------------------------------
@@ -260,6 +316,25 @@ def _timeout_arg(text: str) -> float:
     if not 0 < seconds <= MAX_TIMEOUT:  # False for nan
         raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r} (at most {MAX_TIMEOUT:g})")
     return seconds
+
+
+def _label_arg(text: str) -> tuple:
+    """``KEY=VALUE`` of ``--label`` and ``-l``, validated like the labels of an intent.
+
+    >>> _label_arg("owner=ops")
+    ('owner', 'ops')
+    >>> _label_arg("owner")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: not KEY=VALUE: 'owner'
+    """
+    key, equals, value = text.partition("=")
+    if not equals:
+        raise argparse.ArgumentTypeError(f"not KEY=VALUE: {text!r}")
+    try:
+        return parse_labels({key: value})[0]
+    except IntentError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("labels: ")) from None
 
 
 def token_arg(token: str | None) -> str | None:
@@ -307,6 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--sport", type=int, help="source port (needs --proto tcp or udp)")
     add.add_argument("--dport", type=int, help="destination port (needs --proto tcp or udp)")
     add.add_argument("--name", help="a unique name")
+    add.add_argument("--label", action="append", type=_label_arg, metavar="KEY=VALUE",
+                     help="a label (repeatable), e.g. owner=ops: apply --prune deletes only its owner's intents")
     add.set_defaults(run=cmd_add)
 
     sub.add_parser("list", parents=[common], help="list intents").set_defaults(run=cmd_list)
@@ -318,11 +395,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     apply = sub.add_parser("apply", parents=[common], help="make the controller's intents match a file")
     apply.add_argument("-f", "--file", required=True, metavar="FILE|DIR|-",
-                       help="YAML or JSON: a list of intents or {intents: [...]}; - reads standard input, "
-                            "a directory means its *.yaml, *.yml and *.json files")
-    apply.add_argument("--prune", action="store_true", help="delete intents the file does not name")
+                       help="YAML or JSON: a list of intents or {intents: [...], owner: NAME}; - reads "
+                            "standard input, a directory means its *.yaml, *.yml and *.json files")
+    apply.add_argument("--prune", action="store_true",
+                       help="delete intents the file does not name, of the owner (or matching -l) only")
     apply.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
+    apply.add_argument("--owner", metavar="NAME",
+                       help=f"who manages the file's intents: the owner label of what it creates and the prune scope "
+                            f"(default: the file's owner:, else {DEFAULT_OWNER})")
+    apply.add_argument("-l", "--selector", action="append", type=_label_arg, metavar="KEY=VALUE",
+                       help="with --prune: delete intents with these labels instead of the owner's (repeatable)")
+    apply.add_argument("--all", action="store_true",
+                       help="with --prune: accept a file with no intents (delete every intent of the owner)")
     apply.set_defaults(run=cmd_apply)
+
+    get = sub.add_parser("get", parents=[common], help="print intents; -o yaml writes a file that apply takes back")
+    get.add_argument("intent", nargs="*", metavar="ID|NAME", help="these intents only (default: all)")
+    get.add_argument("-o", "--output", choices=("table", "yaml", "json"), default="table",
+                     help="table (default), or an intent file in YAML or JSON")
+    get.add_argument("-l", "--selector", action="append", type=_label_arg, metavar="KEY=VALUE",
+                     help="only intents with this label (repeatable)")
+    get.add_argument("--no-versions", action="store_true",
+                     help="leave the versions out of the file (apply then does not check that nothing changed since)")
+    get.set_defaults(run=cmd_get)
 
     sub.add_parser("allocations", parents=[common],
                    help="what the TE loop allocated to every intent").set_defaults(run=cmd_allocations)

@@ -8,6 +8,11 @@ YAML is read by :class:`IntentLoader`: PyYAML's safe loader, except that a key r
 is an error (not "the last one wins") and, as in YAML 1.2, only ``true``/``false`` are booleans and
 dates stay strings, so ``name: no`` is the name ``"no"``. ``match.ip_proto`` may be ``tcp``, ``udp``,
 ``icmp`` or a number, as with ``te-intent add --proto``.
+
+A document is a list of intents or ``{intents: [...], owner: NAME}``: ``owner`` is who manages the
+file's intents (``te-intent apply`` sends it; documents that name one must agree). Each intent may carry
+``labels`` (a map of strings) and ``version``, the version of the live intent it was based on (as
+``te-intent get -o yaml`` writes it), which the controller checks.
 """
 from __future__ import annotations
 
@@ -16,10 +21,11 @@ import os
 import re
 import reprlib
 import sys
+from dataclasses import dataclass
 
 import yaml
 
-from controller.intents import IntentError, parse_intent
+from controller.intents import IntentError, parse_intent, parse_label_value
 
 from .errors import UsageError
 from .formatting import parse_proto, parse_rate
@@ -137,19 +143,44 @@ def load_documents(text: str, label: str) -> list:
         raise UsageError(f"{label} is nested too deeply to be an intent file") from None
 
 
+@dataclass(frozen=True)
+class IntentFile:
+    """What an intent source asks for: the intents, the versions they were based on, and the owner."""
+
+    intents: tuple  # of Intent
+    versions: tuple  # per intent: the ``version:`` it gave, or None
+    owner: str | None = None  # from the documents' ``owner:``; None when none names one
+
+
 def read_intent_file(source: str) -> list:
     """Validated intents from ``source``: a file, ``-`` (standard input) or a directory of files.
 
     Raises :class:`UsageError` naming the culprit (file, document, intent) when anything is wrong.
     """
+    return list(read_apply_file(source).intents)
+
+
+def read_apply_file(source: str) -> IntentFile:
+    """Like :func:`read_intent_file`, with each intent's ``version:`` and the documents' ``owner:``.
+
+    Raises :class:`UsageError` also when two documents name different owners.
+    """
     intents: list = []
+    versions: list = []
     seen: dict = {}
+    owner = owner_where = None
     for label, data in _sources(source):
         documents = load_documents(_decode(data, label), label)
         for n, document in enumerate(documents, 1):
             where = label if len(documents) == 1 else f"{label} (document {n})"
-            intents += parse_intent_list(document, where, seen)
-    return intents
+            found, found_versions, found_owner = parse_intent_document(document, where, seen)
+            intents += found
+            versions += found_versions
+            if found_owner is not None and owner is not None and found_owner != owner:
+                raise UsageError(f"{where}: owner {found_owner!r} differs from the owner {owner!r} of {owner_where}")
+            if found_owner is not None and owner is None:
+                owner, owner_where = found_owner, where
+    return IntentFile(tuple(intents), tuple(versions), owner)
 
 
 def _sources(source: str) -> list:
@@ -225,32 +256,66 @@ def parse_intent_list(data, source: str = "the file", seen: dict | None = None) 
     ...
     controller.client.errors.UsageError: the file: intent #1 has no name (apply matches intents by name)
     """
-    if isinstance(data, dict) and set(data) == {"intents"}:
+    return parse_intent_document(data, source, seen)[0]
+
+
+def parse_intent_document(data, source: str = "the file", seen: dict | None = None) -> tuple:
+    """``(intents, versions, owner)`` of one decoded document: a list of intents or ``{intents, owner}``.
+
+    Examples
+    --------
+    >>> intents, versions, owner = parse_intent_document({"owner": "ops", "intents": [
+    ...     {"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": "4M", "version": 3,
+    ...      "labels": {"team": "video"}}]})
+    >>> [(i.name, i.labels) for i in intents], versions, owner
+    ([('a', (('team', 'video'),))], [3], 'ops')
+    >>> parse_intent_document({"owner": "two words", "intents": []})
+    Traceback (most recent call last):
+    ...
+    controller.client.errors.UsageError: the file: owner must be 1-128 letters, digits, '.', '_', ':', '@', '/', '+' or '-', not 'two words'
+    """
+    owner = None
+    if isinstance(data, dict) and "intents" in data and set(data) <= {"intents", "owner"}:
+        owner = data.get("owner")
+        if owner is not None:
+            try:
+                parse_label_value(owner, "owner")
+            except IntentError as exc:
+                raise UsageError(f"{source}: {exc}") from None
         data = data["intents"]
     if data is None:
         data = []  # an empty file asks for no intents
     if not isinstance(data, list):
-        raise UsageError(f"{source}: expected a list of intents or {{intents: [...]}}, not {type(data).__name__}")
+        raise UsageError(f"{source}: expected a list of intents or {{intents: [...], owner: NAME}}, "
+                         f"not {type(data).__name__}")
     seen = {} if seen is None else seen
-    intents = []
+    intents, versions = [], []
     for n, body in enumerate(data, 1):
-        intent, where = _parse_one(body, n, source)
+        intent, where, version = _parse_one(body, n, source)
         if intent.name in seen:
             other, m = seen[intent.name]
             raise UsageError(f"{where}: name {intent.name!r} is already used by intent #{m}"
                              + ("" if other == source else f" of {other}"))
         seen[intent.name] = (source, n)
         intents.append(intent)
-    return intents
+        versions.append(version)
+    return intents, versions, owner
 
 
 def _parse_one(body, n: int, source: str):
-    """``(intent, where)``: intent #``n`` of ``source`` validated and named, and how errors name it."""
+    """``(intent, where, version)``: intent #``n`` of ``source`` validated and named, how errors name it,
+    and the ``version:`` it was based on (None when it gives none)."""
     where = f"{source}: intent #{n}"
+    version = None
     if isinstance(body, dict):
         if isinstance(body.get("name"), str):
             where += f" ({body['name']})"
         body = _prepare(body, where)
+        if "version" in body:
+            version = body.pop("version")
+            if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+                raise UsageError(f"{where}: version must be the version (an integer, at least 1) of the live intent "
+                                 f"it was based on, not {_SHORT.repr(version)}")
     try:
         intent = parse_intent(body, f"#{n}")
     except IntentError as exc:
@@ -258,7 +323,7 @@ def _parse_one(body, n: int, source: str):
         raise UsageError(f"{where}: {'match.' if inside_match else ''}{exc}") from None
     if intent.name is None:
         raise UsageError(f"{where} has no name (apply matches intents by name)")
-    return intent, where
+    return intent, where, version
 
 
 def _prepare(body: dict, where: str) -> dict:
@@ -304,6 +369,14 @@ def _refuse_collections(body: dict, where: str) -> None:
     match = body.get("match")
     if match is not None and not isinstance(match, dict):
         raise UsageError(f"{where}: match must be an object, not the {type(match).__name__} {_SHORT.repr(match)}")
+    labels = body.get("labels")
+    if labels is not None and not isinstance(labels, dict):
+        raise UsageError(f"{where}: labels must be a mapping of strings, not the {type(labels).__name__} "
+                         f"{_SHORT.repr(labels)}")
+    for key, value in (labels or {}).items():
+        if not isinstance(value, str):
+            raise UsageError(f"{where}: labels.{key if isinstance(key, str) else _SHORT.repr(key)} must be a string, "
+                             f"not the {type(value).__name__} {_SHORT.repr(value)} (quote it)")
     values = [(field, body.get(field)) for field in _SCALARS if "." not in field]
     values += [(f"match.{key}", value) for key, value in (match or {}).items()]
     for field, value in values:

@@ -73,8 +73,10 @@ def test_operator_workflow(controller_factory, artifacts):
     intents = artifacts / "intents.yaml"
     intents.write_text(INTENTS)
 
+    # owned by te-intent, as apply marks what it creates: --prune may delete it (an intent without that
+    # owner is left alone, tests/e2e/test_apply.py)
     out = cli(controller, "add", "--name", "adhoc", "--src", "10.0.0.3", "--dst", "10.0.0.7", "--rate", "1M",
-              check=0).stdout
+              "--label", "owner=te-intent", check=0).stdout
     assert out.startswith("created intent 1 (adhoc): 10.0.0.3 -> 10.0.0.7 1 Mbit/s")
 
     dry = cli(controller, "apply", "-f", str(intents), "--prune", "--dry-run", check=0).stdout

@@ -1,7 +1,7 @@
 """te-intent: the apply plan as a pure function, and the whole command against an HTTP double of the API.
 
-The double (:class:`ApiDouble`) implements controller/openapi.yaml for intents on top of the real
-controller.intents.IntentRegistry, on 127.0.0.1 in a thread: the CLI talks real HTTP to it.
+The double (:class:`ApiDouble`) serves the intent API with the real dispatcher (controller.rest.dispatch)
+over a real controller.intents.IntentRegistry, on 127.0.0.1 in a thread: the CLI talks real HTTP to it.
 """
 import io
 import json
@@ -11,18 +11,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from controller.client.apply import Change, describe_change, plan_apply
+from controller.client.apply import Change, describe_change
 from controller.client.errors import UsageError
 from controller.client.formatting import parse_rate
 from controller.client.intent_cli import main
 from controller.client.intent_file import parse_intent_list
-from controller.intents import IntentError, IntentRegistry, parse_intent
+from controller.intents import IntentRegistry, parse_apply, parse_intent, plan_set
+from controller.rest import dispatch
+from controller.settings import Settings
 
 KNOWN_HOSTS = {f"10.0.0.{n}" for n in range(1, 13)}
 
 
 class ApiDouble(BaseHTTPRequestHandler):
-    """The intent API of controller/openapi.yaml over an IntentRegistry (allocations: all pending).
+    """The intent API of controller/openapi.yaml: intents and apply by the real dispatcher over an
+    IntentRegistry; allocations all pending, an empty topology.
 
     Like the controller with a ``rest_token``, it refuses writes without ``registry.token`` (when set).
     """
@@ -32,10 +35,6 @@ class ApiDouble(BaseHTTPRequestHandler):
 
     def do_GET(self):
         parts = self._parts()
-        if parts == ["intents"]:
-            return self._json(200, {"intents": [i.as_dict() for i in self.registry.list()]})
-        if len(parts) == 2 and parts[0] == "intents":
-            return self._call(lambda: (200, self.registry.get(parts[1]).as_dict()))
         if parts == ["allocations"]:
             return self._json(200, {"allocations": [
                 {"intent_id": i.id, "name": i.name, "version": i.version, "state": "pending",
@@ -43,25 +42,18 @@ class ApiDouble(BaseHTTPRequestHandler):
                 "solve": {"objective": "max-min", "status": "none", "solve_seconds": 0.0}})
         if parts == ["topology"]:
             return self._json(200, {"switches": [], "links": [], "hosts": []})
-        return self._json(404, {"error": "no such resource"})
+        self._dispatch()
 
     def do_POST(self):
-        if self._parts() != ["intents"]:
-            return self._json(404, {"error": "no such resource"})
-        self._write(lambda: (201, self.registry.create(self._body()).as_dict()))
+        self._parts()
+        self._write()
 
-    def do_PUT(self):
-        parts = self._parts()
-        self._write(lambda: (200, self.registry.replace(parts[1], self._body()).as_dict()))
+    do_PUT = do_DELETE = do_POST
 
-    def do_DELETE(self):
-        parts = self._parts()
-        self._write(lambda: (204, self.registry.delete(parts[1])))
-
-    def _write(self, action):
+    def _write(self):
         if self.registry.token and self.headers.get("Authorization") != f"Bearer {self.registry.token}":
             return self._json(401, {"error": "this write needs the header 'Authorization: Bearer <rest_token>'"})
-        self._call(action)
+        self._dispatch()
 
     def _parts(self):
         self.requests_seen.append((self.command, self.path))
@@ -70,26 +62,28 @@ class ApiDouble(BaseHTTPRequestHandler):
         assert path.startswith("/te/v1/"), path
         return path[len("/te/v1/"):].strip("/").split("/")
 
-    def _body(self):
-        if self.headers.get("Content-Type", "").split(";")[0] != "application/json":
-            raise IntentError("Content-Type must be application/json")
-        return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+    def _dispatch(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        reply = dispatch(self, self.command, self.path.split("?")[0], body, dict(self.headers.items()))
+        self._json(reply.status, reply.body, reply.headers)
 
-    def _call(self, action):
-        try:
-            status, body = action()
-        except IntentError as exc:
-            body = {"error": str(exc)}
-            if exc.field:
-                body["field"] = exc.field
-            return self._json(exc.status, body)
-        self._json(status, body)
+    # the service dispatch asks for (controller.core.Core offers the same)
+    settings = Settings()
 
-    def _json(self, status, body):
+    @property
+    def intents(self):
+        return self.registry
+
+    def intents_changed(self):
+        pass
+
+    def _json(self, status, body, headers=()):
         self.send_response(status)
         data = b"" if body is None else json.dumps(body).encode()
         if data:
             self.send_header("Content-Type", "application/json")
+        for name, value in headers:
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -142,27 +136,35 @@ def intent(name, rate=1e6, id="f", **extra):
     return parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": rate, "name": name, **extra}, id)
 
 
+def plan(desired, live, prune=False, owner="te-intent"):
+    request = parse_apply({"intents": [{k: v for k, v in i.as_dict().items() if k not in ("id", "version")}
+                                       for i in desired], "owner": owner, "prune": prune})
+    return plan_set(request, live, next_id=100)
+
+
 def test_plan_without_prune_leaves_unnamed_and_unlisted_intents_alone():
     unnamed = parse_intent({"src": "10.0.0.3", "dst": "10.0.0.4", "rate_bps": 1e6}, "9")
-    plan = plan_apply([intent("a")], [unnamed, intent("b", id="2"), intent("a", id="3")])
-    assert [(c.op, c.intent_id) for c in plan.changes] == [("unchanged", "3")]
-    assert [i.id for i in plan.left_alone] == ["9", "2"]
+    result = plan([intent("a")], [unnamed, intent("b", id="2", src="10.0.0.7"), intent("a", id="3")])
+    assert [(c.op, c.current.id) for c in result.changes] == [("unchanged", "3")]
+    assert [(i.id, why) for i, why in result.left_alone] == [("9", "no-prune"), ("2", "no-prune")]
 
 
-def test_plan_with_prune_deletes_unnamed_and_unlisted_intents_after_creates_and_updates():
+def test_plan_with_prune_deletes_only_the_owners_intents_after_creates_and_updates():
     unnamed = parse_intent({"src": "10.0.0.3", "dst": "10.0.0.4", "rate_bps": 1e6}, "9")
-    plan = plan_apply([intent("a", 2e6), intent("new")], [unnamed, intent("a", id="3")], prune=True)
-    assert [(c.op, c.name, c.intent_id) for c in plan.changes] == [
-        ("create", "new", None), ("update", "a", "3"), ("delete", None, "9")]
-    assert plan.left_alone == ()
+    owned = parse_intent({"src": "10.0.0.5", "dst": "10.0.0.4", "rate_bps": 1e6, "labels": {"owner": "te-intent"}}, "8")
+    result = plan([intent("a", 2e6), intent("new", src="10.0.0.7")], [unnamed, owned, intent("a", id="3")], prune=True)
+    assert [(c.op, (c.result or c.current).name, (c.result or c.current).id) for c in result.changes] == [
+        ("create", "new", "100"), ("update", "a", "3"), ("delete", None, "8")]
+    assert [(i.id, why) for i, why in result.left_alone] == [("9", "not-owned")]
 
 
 def test_update_lists_every_changed_field():
     old = intent("a", 1e6, id="3")
     new = intent("a", 2e6, priority=3, match={"ip_proto": 17, "tp_dst": 53})
-    change = plan_apply([new], [old]).changes[0]
+    change = plan([new], [old]).changes[0]
     assert [f for f, _, _ in change.fields()] == ["rate_bps", "priority", "match"]
-    assert describe_change(change) == \
+    described = Change("update", "a", change.current, change.result)
+    assert describe_change(described) == \
         "~ a (id 3): rate_bps: 1 Mbit/s -> 2 Mbit/s, priority: 0 -> 3, match: - -> ip_proto=17 tp_dst=53"
 
 
@@ -170,7 +172,7 @@ def test_same_request_in_another_spelling_is_unchanged():
     current = parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 4e6, "name": "a",
                             "weight": 1, "priority": 0, "match": {}}, "1")
     desired = parse_intent_list([{"name": "a", "src": " 10.0.0.1", "dst": "10.0.0.2", "rate_bps": "4Mbit"}])
-    assert plan_apply(desired, [current]).changes == (Change("unchanged", "a", current, desired[0]),)
+    assert [(c.op, c.current) for c in plan(desired, [current]).changes] == [("unchanged", current)]
 
 
 @pytest.mark.parametrize("data, message", [
@@ -238,38 +240,43 @@ def test_allocations_table(api, capsys):
     assert lines[2] == "last solve: max-min, none, 0.0 ms"
 
 
-def test_apply_creates_updates_prunes_and_is_idempotent(api, tmp_path, capsys):
+def test_apply_creates_updates_prunes_its_own_and_is_idempotent(api, tmp_path, capsys):
     api.create({"src": "10.0.0.1", "dst": "10.0.0.5", "rate_bps": 1e6, "name": "web"})
-    api.create({"src": "10.0.0.3", "dst": "10.0.0.4", "rate_bps": 1e6, "name": "old"})
+    api.create({"src": "10.0.0.3", "dst": "10.0.0.4", "rate_bps": 1e6, "name": "old", "labels": {"owner": "te-intent"}})
     api.create({"src": "10.0.0.3", "dst": "10.0.0.6", "rate_bps": 1e6})
     path = write(tmp_path, FILE)
 
     status, out, _ = run(capsys, "apply", "-f", path, "--dry-run", "--prune")
     assert status == 0 and out.splitlines() == [
-        "+ bulk: 10.0.0.2 -> 10.0.0.9 1.5 Gbit/s priority 1 weight 1 match -",
+        "+ bulk: 10.0.0.2 -> 10.0.0.9 1.5 Gbit/s priority 1 weight 1 match - labels owner=te-intent",
         "~ web (id 1): rate_bps: 1 Mbit/s -> 4 Mbit/s, match: - -> ip_proto=6 tp_dst=80",
-        "- old (id 2): 10.0.0.3 -> 10.0.0.4 1 Mbit/s priority 0 weight 1 match -",
-        "- (unnamed) (id 3): 10.0.0.3 -> 10.0.0.6 1 Mbit/s priority 0 weight 1 match -",
-        "dry run, nothing changed; would 1 create, 1 change, 2 delete, 0 unchanged"]
-    assert [m for m, _ in api.seen] == ["GET"] and len(api) == 3
+        "- old (id 2): 10.0.0.3 -> 10.0.0.4 1 Mbit/s priority 0 weight 1 match - labels owner=te-intent",
+        "dry run, nothing changed; would 1 create, 1 change, 1 delete, 0 unchanged",
+        "not in the file but not owned by te-intent, left alone: 3"]
+    assert api.seen == [("POST", "/te/v1/apply")] and len(api) == 3
 
+    api.seen.clear()
     status, out, _ = run(capsys, "apply", "-f", path)
     assert status == 0 and out.splitlines()[-2:] == [
         "1 created, 1 changed, 0 deleted, 0 unchanged",
         "not in the file, left alone (use --prune to delete): 2 (old), 3"]
+    assert api.seen == [("POST", "/te/v1/apply")] * 2  # the plan, then exactly that plan
     assert {i.name: i.rate_bps for i in api.list()} == {"web": 4e6, "old": 1e6, None: 1e6, "bulk": 1.5e9}
+    assert api.get("1").labels == () and api.get("4").owner == "te-intent"  # web was made by hand: not adopted
 
     status, out, _ = run(capsys, "apply", "-f", path, "--prune", "--json")
     report = json.loads(out)
-    assert status == 0 and report["complete"] and [(c["op"], c["id"], c["done"]) for c in report["changes"]] == [
-        ("delete", "2", True), ("delete", "3", True), ("unchanged", "1", True), ("unchanged", "4", True)]
-    assert sorted(i.name for i in api.list()) == ["bulk", "web"]
+    assert status == 0 and not report["dry_run"] and [(c["op"], c["id"]) for c in report["changes"]] == [
+        ("delete", "2"), ("unchanged", "1"), ("unchanged", "4")]
+    assert report["left_alone"] == [{"id": "3", "name": None, "owner": None, "reason": "not-owned"}]
+    assert sorted(i.name or "-" for i in api.list()) == ["-", "bulk", "web"]
 
     api.seen.clear()
     status, out, _ = run(capsys, "apply", "-f", path, "--prune")
     assert status == 0 and out.splitlines() == ["= web (id 1)", "= bulk (id 4)",
-                                                "0 created, 0 changed, 0 deleted, 2 unchanged"]
-    assert [m for m, _ in api.seen] == ["GET"]
+                                                "0 created, 0 changed, 0 deleted, 2 unchanged",
+                                                "not in the file but not owned by te-intent, left alone: 3"]
+    assert api.seen == [("POST", "/te/v1/apply")]  # nothing to change: no second request
 
 
 def test_apply_json_file(api, tmp_path, capsys):
@@ -300,18 +307,15 @@ def test_missing_file_exits_2(api, tmp_path, capsys):
     assert status == 2 and "cannot read" in err and "No such file" in err
 
 
-def test_refused_apply_reports_what_was_applied(api, tmp_path, capsys):
+def test_a_refused_apply_changes_nothing(api, tmp_path, capsys):
     # 10.0.0.99 is valid IPv4 (so the file passes local checks) but not a host the controller knows.
     path = write(tmp_path, FILE + "  - {name: far, src: 10.0.0.1, dst: 10.0.0.99, rate_bps: 1M}\n")
     api.create({"src": "10.0.0.1", "dst": "10.0.0.5", "rate_bps": 1e6, "name": "web"})
     status, out, err = run(capsys, "apply", "-f", path)
-    assert status == 1
-    assert out.splitlines()[0].startswith("+ bulk:")
-    assert out.splitlines()[1:] == ["not applied:", "  + far: 10.0.0.1 -> 10.0.0.99 1 Mbit/s priority 0 weight 1 match -",
-                                    "  ~ web (id 1): rate_bps: 1 Mbit/s -> 4 Mbit/s, match: - -> ip_proto=6 tp_dst=80"]
-    assert err == ("te-intent: error: the controller refused POST /te/v1/intents (400): dst 10.0.0.99 is not a "
-                   "known host (field dst) [while applying + far; 1 of 3 changes were applied, the rest were not]\n")
-    assert sorted(i.name for i in api.list()) == ["bulk", "web"] and api.get("1").rate_bps == 1e6
+    assert (status, out) == (1, "")
+    assert err == ("te-intent: error: the controller refused POST /te/v1/apply (400): intents[2] (far): dst 10.0.0.99 "
+                   "is not a known host (field intents[2].dst); nothing was changed\n")
+    assert [i.name for i in api.list()] == ["web"] and api.get("1").rate_bps == 1e6 and api.generation == 1
 
 
 def test_refused_add_shows_the_controller_message(api, capsys):

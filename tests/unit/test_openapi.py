@@ -125,7 +125,7 @@ def test_real_views_of_a_small_plan_match_the_spec():
     ("GET", "/te/v1/links", 200, {"links": [{"measured_load_bps": "3"}]},
      r"at \$\.links\[0\]\.measured_load_bps: '3' is not of type 'number'"),
     ("GET", "/te/v1/intents", 500, {"error": "boom"}, r"GET /te/v1/intents -> 500: status not declared"),
-    ("DELETE", "/te/v1/intents/7", 200, None, r"-> 200: status not declared \(the spec has 204, 401"),
+    ("DELETE", "/te/v1/intents/7", 200, None, r"-> 200: status not declared \(the spec has 204, 400, 401"),
     ("PUT", "/te/v1/intents/7", 400, {"message": "no"}, r"-> 400: .* 'error' is a required property"),
 ])
 def test_wrong_answers_are_refused_naming_method_path_status_and_problem(method, path, status, body, message):
