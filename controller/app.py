@@ -29,7 +29,7 @@ from . import ofmsg, ryu_fixes  # ryu_fixes also patches Ryu on import
 from .core import Core, SetupError, send_batch
 from .rest_ryu import TERestController
 from .settings import Settings
-from .stats import meter_passed_bytes
+from .stats import meter_sample
 
 _OPT_TYPES = {"str": cfg.StrOpt, "float": cfg.FloatOpt, "int": cfg.IntOpt}
 cfg.CONF.register_opts(
@@ -226,7 +226,7 @@ class TEController(app_manager.RyuApp):
     @set_ev_cls(ofp_event.EventOFPMeterStatsReply, MAIN_DISPATCHER)
     @logged
     def _meter_stats_reply(self, ev):
-        samples = [(s.meter_id, meter_passed_bytes(s.byte_in_count, [b.byte_band_count for b in s.band_stats]))
+        samples = [meter_sample(s.meter_id, s.byte_in_count, [b.byte_band_count for b in s.band_stats])
                    for s in ev.msg.body]
         self.core.meter_counters(ev.msg.datapath.id, samples, ofmsg.reply_complete(ev.msg), time.monotonic())
 

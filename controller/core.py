@@ -55,9 +55,9 @@ from .packets import ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_LLDP, parse_arp, pars
 from .reconcile import BARRIER, DELETE, apply, diff
 from .restore import PARTS, Readback, hosts_from_routes, id_hints  # noqa: F401  (PARTS: the doctest)
 from .specs import State
-from .stats import ByteRates
+from .stats import ByteRates, Durations, TrafficTotals
 from .store import IntentStore, StoreError
-from .te_plan import Plan, host_capacity, inputs_key, plan
+from .te_plan import Plan, host_capacity, inputs_key, plan, switch_node
 from .topology import Fabric, read_link_info
 from .tunnels import TunnelPlanner
 from .views import allocation_views, elephant_views, link_views, topology_view
@@ -156,6 +156,8 @@ class Core:
         self.last_install: dict = {}  # what the last reconcile sent and how long it took
         self.port_rates = ByteRates()  # (dpid, port) -> transmitted bit/s
         self.meter_rates = ByteRates()  # (dpid, meter id) -> bit/s the meter let through
+        self.traffic = TrafficTotals()  # byte counters of links and intents, for /metrics
+        self.solve_durations = Durations()  # of every TE solve, for /metrics
         self.elephants = ElephantTracker(settings.te_elephant_threshold)  # polled only with te_elephants on
         self.placements: dict = {}  # FlowKey -> elephants.Placement, as last compiled
         self._placed_for = None  # what self.placements were computed from
@@ -330,15 +332,26 @@ class Core:
 
     def port_counters(self, dpid: int, samples, now: float) -> None:
         """``samples``: ``(port, tx_bytes)`` of a port stats reply."""
+        samples = list(samples)
         for port, tx_bytes in samples:
             self.port_rates.update((dpid, port), tx_bytes, now)
+        self.traffic.ports(dpid, samples)
 
     def meter_counters(self, dpid: int, samples, complete: bool, now: float) -> None:
-        """``samples``: ``(meter_id, bytes it let through)`` of a meter stats reply."""
-        for meter_id, passed in samples:
+        """``samples``: ``(meter_id, bytes it let through[, bytes its drop band dropped])`` of a meter stats
+        reply (:func:`controller.stats.meter_sample`)."""
+        samples = list(samples)
+        for meter_id, passed, *_ in samples:
             self.meter_rates.update((dpid, meter_id), passed, now)
+        intents = self.intents.list()
+        owners = {m: i.id for i in intents if (m := self.ids.te_meters.lookup(i.id)) is not None}
+        self.traffic.meters(dpid, samples, owners)
+        self.traffic.retain_intents([i.id for i in intents])
         if complete:
-            self.meter_rates.retain(dpid, [(dpid, m.meter_id) for m in self.installed.for_dpid(dpid).meters()])
+            installed = [m.meter_id for m in self.installed.for_dpid(dpid).meters()]
+            self.meter_rates.retain(dpid, [(dpid, m) for m in installed])
+            if dpid not in self.reading:  # while it is read back, what it holds is not known yet
+                self.traffic.retain_meters(dpid, installed + [s[0] for s in samples])
 
     def flow_counters(self, dpid: int, samples, complete: bool, now: float) -> Reaction:
         """``samples``: ``(match fields, bytes, packets)`` of the flows switch ``dpid`` counted at its host ports
@@ -538,6 +551,7 @@ class Core:
         te_plan = plan(self.fabric, self.intents.list(), self.settings.te_objective, self.settings.te_paths,
                        self.settings.te_headroom, avoid, self.settings.te_fewest_paths_seconds)
         self.te_solve_seconds = time.perf_counter() - start
+        self.solve_durations.observe(self.te_solve_seconds)
         self.counters["te_solves"] += 1
         self.te_plans[avoid] = te_plan
         if te_plan.allocations:
@@ -602,10 +616,17 @@ class Core:
         return {"links": link_views(self.fabric, self.te_plan, self.port_rates.rates_bps())}
 
     def metrics_snapshot(self) -> dict:
-        """What /metrics shows (see controller.metrics): the REST views plus rule, event and switch counts."""
+        """What /metrics shows (see controller.metrics): the REST views, with the byte totals of links and
+        intents, plus rule, event and switch counts and the solve durations."""
         allocations = self.allocations_body()
-        return {"links": self.links_body()["links"], "allocations": allocations["allocations"],
-                "solve": allocations["solve"], "switches": len(self.connected), "counters": dict(self.counters),
+        sent = {(switch_node(d), port): b for (d, port), b in self.traffic.port_bytes().items()}
+        links = [dict(link, tx_bytes=sent.get((link["src"], link["src_port"]))) for link in self.links_body()["links"]]
+        allocs = [dict(a, bytes=self.traffic.intent_bytes(a["intent_id"]),
+                       dropped_bytes=self.traffic.intent_dropped_bytes(a["intent_id"]))
+                  for a in allocations["allocations"]]
+        return {"links": links, "allocations": allocs, "topology": self.topology_body(),
+                "solve": allocations["solve"], "solve_durations": self.solve_durations.snapshot(),
+                "switches": len(self.connected), "counters": dict(self.counters),
                 "elephants": self.elephants_body()["elephants"] if self.settings.te_elephants != "off" else None,
                 "rules": {"flow": len(self.installed.flows()), "group": len(self.installed.groups()),
                           "meter": len(self.installed.meters())}}

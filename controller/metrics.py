@@ -3,9 +3,12 @@
 The app hands :class:`TECollector` a callable that returns a mapping (every key optional)::
 
     {
-      "links":       [...],  # the Link objects of GET /te/v1/links
-      "allocations": [...],  # the Allocation objects of GET /te/v1/allocations, with "measured_bps"
+      "links":       [...],  # the Link objects of GET /te/v1/links, each with "tx_bytes" (total sent)
+      "allocations": [...],  # the Allocation objects of GET /te/v1/allocations, each with "bytes" (its meter
+                             # let through) and "dropped_bytes" (its meter's drop band dropped)
+      "topology":    {...},  # GET /te/v1/topology: the switches' names
       "solve":       {...},  # the "solve" object of GET /te/v1/allocations
+      "solve_durations": {"buckets": [(0.01, 3), ..., (inf, 5)], "sum": 0.4, "count": 5},  # every solve
       "rules":       {"flow": 40, "group": 12, "meter": 3},   # installed on the switches now
       "counters":    {"of_errors": 0, "packet_in": 812, ...},  # monotonic event counts
       "switches":    12,     # connected switches
@@ -13,19 +16,36 @@ The app hands :class:`TECollector` a callable that returns a mapping (every key 
     }
 
 so the metrics show exactly what the REST API shows, and this module needs neither Ryu nor
-the app. :func:`render` gives the exposition for a WSGI handler.
+the app. :func:`render` gives the exposition for a WSGI handler, with prometheus_client's
+process and Python collectors beside :class:`TECollector`.
+
+Conventions: rates measured over the polling interval stay gauges in bit/s (``*_bps``) as the
+REST views give them; byte counters (``*_bytes_total``) are there for PromQL's ``rate()``. A
+byte counter only grows while the controller runs (:class:`controller.stats.TrafficTotals`
+adds what a switch counted after a reset to what it had counted before), and starts again
+from the switches' own counts when the controller restarts, which ``rate()`` takes as a
+counter reset. Switches are labelled by dpid (16 hex digits) and by their name in the
+topology file (empty without one).
 """
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+import functools
+from importlib import metadata
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST, CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector, generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, InfoMetricFamily
+from prometheus_client.utils import floatToGoString
 
 STATES = ("pending", "installed", "partial", "unroutable")
-LINK_LABELS = ("src", "src_port", "dst")
+LINK_LABELS = ("src", "src_port", "dst", "src_name", "dst_name")
 INTENT_LABELS = ("intent", "name")
 # Counters with a metric of their own; every other counter goes to te_controller_events_total.
 NAMED_COUNTERS = {"of_errors": ("te_openflow_errors", "OpenFlow error messages received from switches"),
-                  "elephants_detected": ("te_elephants_detected", "Elephant flows adaptive TE detected")}
+                  "elephants_detected": ("te_elephants_detected", "Elephant flows adaptive TE detected"),
+                  "te_solves": ("te_solves", "TE solves (one per change of intents, links or hosts, "
+                                             "te_interval, and set of held switches)")}
 ELEPHANT_STATES = ("placed", "no-room", "intent", "local", "unlocated", "new")
 
 
@@ -35,7 +55,7 @@ class TECollector:
     Examples
     --------
     >>> c = TECollector(lambda: {"switches": 2, "rules": {"flow": 7}})
-    >>> [(s.name, s.labels, s.value) for m in c.collect() for s in m.samples]
+    >>> [(s.name, s.labels, s.value) for m in c.collect() for s in m.samples if s.name != "te_build_info"]
     [('te_rules_installed', {'kind': 'flow'}, 7), ('te_switches_connected', {}, 2)]
     """
 
@@ -43,10 +63,13 @@ class TECollector:
         self.snapshot = snapshot
 
     def collect(self):
+        yield _build_info()
         data = self.snapshot() or {}
-        yield from _link_metrics(data.get("links"))
+        names = switch_names(data.get("topology"))
+        yield from _switch_metrics(data.get("topology"))
+        yield from _link_metrics(data.get("links"), names)
         yield from _intent_metrics(data.get("allocations"))
-        yield from _solve_metrics(data.get("solve"))
+        yield from _solve_metrics(data.get("solve"), data.get("solve_durations"))
         if data.get("rules") is not None:
             rules = GaugeMetricFamily("te_rules_installed", "Rules the controller has installed on the switches",
                                       labels=["kind"])
@@ -61,6 +84,51 @@ class TECollector:
             yield _elephant_metrics(data["elephants"])
 
 
+def package_version(name: str) -> str:
+    """The installed version of distribution ``name``, or ``""`` if it is not installed.
+
+    >>> package_version("prometheus_client") != "", package_version("no-such-distribution-here")
+    (True, '')
+    """
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+@functools.lru_cache(maxsize=1)
+def _build_labels() -> tuple:
+    return (("version", package_version("sdn-te")), ("ryu", package_version("ryu")),
+            ("prometheus_client", package_version("prometheus_client")))
+
+
+def _build_info():
+    """te_build_info: what runs (the sdn-te package's version, Ryu's, prometheus_client's), always 1."""
+    return InfoMetricFamily("te_build", "Versions of the controller (sdn-te) and what it runs on",
+                            value=dict(_build_labels()))
+
+
+def switch_names(topology) -> dict:
+    """Switch dpid (16 hex digits) -> name from a GET /te/v1/topology body (switches without a name: none).
+
+    >>> switch_names({"switches": [{"dpid": "0000000000000001", "name": "s1"}, {"dpid": "0000000000000002"}]})
+    {'0000000000000001': 's1'}
+    >>> switch_names(None)
+    {}
+    """
+    return {s["dpid"]: s["name"] for s in (topology or {}).get("switches", ()) if s.get("name")}
+
+
+def _switch_metrics(topology):
+    if topology is None:
+        return
+    info = GaugeMetricFamily("te_switch_info", "Switches in the controller's view with their name in the topology "
+                             "file (always 1)", labels=["switch", "name"])
+    for s in topology.get("switches", ()):
+        info.add_metric([s["dpid"], s.get("name") or ""], 1.0)
+    yield info
+
+
 def _elephant_metrics(elephants):
     """Elephants by state, and their measured rates summed per state."""
     family = GaugeMetricFamily("te_elephants", "Elephant flows adaptive TE tracks now, by state", labels=["state"])
@@ -69,20 +137,25 @@ def _elephant_metrics(elephants):
     return family
 
 
-def _link_metrics(links):
+def _link_metrics(links, names: dict):
     if links is None:
         return
     families = {
         "capacity_bps": GaugeMetricFamily("te_link_capacity_bps", "Link capacity in bit/s", labels=LINK_LABELS),
         "planned_load_bps": GaugeMetricFamily("te_link_planned_load_bps", "Load the TE plan puts on the link, bit/s",
                                               labels=LINK_LABELS),
-        "measured_load_bps": GaugeMetricFamily("te_link_measured_load_bps", "Measured transmit rate, bit/s",
+        "measured_load_bps": GaugeMetricFamily("te_link_measured_load_bps",
+                                               "Measured transmit rate over the last polling interval, bit/s",
                                                labels=LINK_LABELS),
         "utilization": GaugeMetricFamily("te_link_utilization_ratio", "Measured load over capacity",
                                          labels=LINK_LABELS),
+        "tx_bytes": CounterMetricFamily("te_link_tx_bytes", "Bytes (Ethernet frames) the link's source port sent, "
+                                        "from the switch's port counters; grows across switch resets, starts again "
+                                        "from the switch's count when the controller restarts", labels=LINK_LABELS),
     }
     for link in links:
-        labels = [str(link.get(k, "")) for k in LINK_LABELS]
+        src, dst = str(link.get("src", "")), str(link.get("dst", ""))
+        labels = [src, str(link.get("src_port", "")), dst, names.get(src, ""), names.get(dst, "")]
         for key, family in families.items():
             # None means "not measured yet": no sample is better than a false zero.
             if link.get(key) is not None:
@@ -98,8 +171,14 @@ def _intent_metrics(allocations):
                                            labels=INTENT_LABELS),
         "allocated_bps": GaugeMetricFamily("te_intent_allocated_bps", "Rate the TE plan gives the intent, bit/s",
                                            labels=INTENT_LABELS),
-        "measured_bps": GaugeMetricFamily("te_intent_measured_bps", "Measured rate of the intent's traffic, bit/s",
-                                          labels=INTENT_LABELS),
+        "measured_bps": GaugeMetricFamily("te_intent_measured_bps", "Rate the intent's meter let through over the "
+                                          "last polling interval, bit/s", labels=INTENT_LABELS),
+        "bytes": CounterMetricFamily("te_intent_bytes", "Bytes (Ethernet frames) of the intent's traffic its meter "
+                                     "let through; grows across meter changes and switch resets, starts again from "
+                                     "the switch's count when the controller restarts", labels=INTENT_LABELS),
+        "dropped_bytes": CounterMetricFamily("te_intent_dropped_bytes", "Bytes (Ethernet frames) of the intent's "
+                                             "traffic its meter dropped for exceeding the allocation",
+                                             labels=INTENT_LABELS),
     }
     state = GaugeMetricFamily("te_intent_state", "1 for the allocation state the intent is in, else 0",
                               labels=INTENT_LABELS + ("state",))
@@ -117,11 +196,24 @@ def _intent_metrics(allocations):
     yield paths
 
 
-def _solve_metrics(solve):
+def histogram_buckets(durations: dict) -> list:
+    """The ``(le, cumulative count)`` buckets prometheus_client wants, from a ``Durations.snapshot()``.
+
+    >>> histogram_buckets({"buckets": [(0.01, 1), (1.0, 3), (float("inf"), 4)], "sum": 4.2, "count": 4})
+    [('0.01', 1), ('1.0', 3), ('+Inf', 4)]
+    """
+    return [(floatToGoString(bound), count) for bound, count in durations["buckets"]]
+
+
+def _solve_metrics(solve, durations):
+    if durations is not None:
+        yield HistogramMetricFamily("te_solve_duration_seconds", "Duration of every TE solve",
+                                    buckets=histogram_buckets(durations), sum_value=durations["sum"])
     if not solve:
         return
     if solve.get("solve_seconds") is not None:
-        yield GaugeMetricFamily("te_solve_seconds", "Duration of the last TE solve", value=solve["solve_seconds"])
+        yield GaugeMetricFamily("te_solve_seconds", "Duration of the last TE solve (every solve: "
+                                "te_solve_duration_seconds)", value=solve["solve_seconds"])
     info = GaugeMetricFamily("te_solve_info", "Objective and status of the last TE solve (always 1)",
                              labels=["objective", "status"])
     info.add_metric([str(solve.get("objective", "")), str(solve.get("status", ""))], 1.0)
@@ -144,19 +236,37 @@ def _counter_metrics(counters):
     yield events
 
 
-def render(collector) -> tuple:
-    """``(body, content_type)`` of the text exposition of ``collector`` alone.
+def registry(collector, defaults: bool = True) -> CollectorRegistry:
+    """A registry of ``collector`` and, with ``defaults``, the collectors of prometheus_client's default
+    registry: ``process_*`` (CPU, memory, open files of this process), ``python_info`` and ``python_gc_*``.
+
+    A registry of its own rather than the global one: every call gives a complete, independent set.
+
+    >>> names = {m.name for m in registry(TECollector(lambda: {})).collect()}
+    >>> sorted(n for n in names if n.startswith("python_"))
+    ['python_gc_collections', 'python_gc_objects_collected', 'python_gc_objects_uncollectable', 'python_info']
+    """
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(collector)
+    if defaults:
+        ProcessCollector(registry=reg)
+        PlatformCollector(registry=reg)
+        GCCollector(registry=reg)
+    return reg
+
+
+def render(collector, defaults: bool = True) -> tuple:
+    """``(body, content_type)`` of the text exposition of ``collector`` (with ``defaults``, the process and
+    Python collectors too: see :func:`registry`).
 
     Examples
     --------
-    >>> body, ctype = render(TECollector(lambda: {"switches": 3}))
-    >>> print(body.decode().strip())
+    >>> body, ctype = render(TECollector(lambda: {"switches": 3}), defaults=False)
+    >>> print("\\n".join(line for line in body.decode().splitlines() if "te_build" not in line))
     # HELP te_switches_connected Switches connected to the controller
     # TYPE te_switches_connected gauge
     te_switches_connected 3.0
     >>> ctype.split(";")[0]
     'text/plain'
     """
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(collector)
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(registry(collector, defaults)), CONTENT_TYPE_LATEST

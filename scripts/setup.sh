@@ -15,16 +15,30 @@ fail() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 # --- apt packages ---------------------------------------------------------
 APT_PKGS=(openvswitch-switch mininet iperf3 iputils-ping ethtool iproute2 procps
           python3-venv python3-dev sqlite3 chromium openssl)
+# Prometheus for scripts/monitor.sh and tests/e2e/test_prometheus.py: the binary (and promtool) only, without
+# the node exporter it recommends; its system service, which would listen on every interface, is left off.
+APT_NORECOMMENDS=(prometheus)
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()
-for p in "${APT_PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  say "installing apt packages: ${missing[*]} (a minute or two)"
+for p in "${APT_PKGS[@]}"; do installed "$p" || missing+=("$p"); done
+missing_norec=()
+for p in "${APT_NORECOMMENDS[@]}"; do installed "$p" || missing_norec+=("$p"); done
+if [ $(( ${#missing[@]} + ${#missing_norec[@]} )) -gt 0 ]; then
+  say "installing apt packages: ${missing[*]} ${missing_norec[*]} (a minute or two)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/tmp/te-setup-apt.log 2>&1 || { cat /tmp/te-setup-apt.log >&2; fail "apt-get update failed"; }
-  apt-get install -y -qq "${missing[@]}" >>/tmp/te-setup-apt.log 2>&1 \
-    || { tail -20 /tmp/te-setup-apt.log >&2; fail "apt-get install failed (log: /tmp/te-setup-apt.log)"; }
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt-get install -y -qq "${missing[@]}" >>/tmp/te-setup-apt.log 2>&1 \
+      || { tail -20 /tmp/te-setup-apt.log >&2; fail "apt-get install failed (log: /tmp/te-setup-apt.log)"; }
+  fi
+  if [ ${#missing_norec[@]} -gt 0 ]; then
+    apt-get install -y -qq --no-install-recommends "${missing_norec[@]}" >>/tmp/te-setup-apt.log 2>&1 \
+      || { tail -20 /tmp/te-setup-apt.log >&2; fail "apt-get install failed (log: /tmp/te-setup-apt.log)"; }
+    if [ -d /run/systemd/system ] && [[ " ${missing_norec[*]} " == *" prometheus "* ]]; then
+      say "stopping and disabling the prometheus system service (scripts/monitor.sh runs one on 127.0.0.1)"
+      systemctl disable --now prometheus.service >>/tmp/te-setup-apt.log 2>&1 || true
+    fi
+  fi
 fi
 
 # --- Open vSwitch (no kernel module here: userspace datapath) -------------

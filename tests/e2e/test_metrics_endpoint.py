@@ -10,6 +10,16 @@ OFFERED_BPS = 3e6  # payload, below the 4 Mbit/s allocation
 SECONDS = 14
 
 
+
+def link_labels(link):
+    """The labels of a link's metrics: dpids and ports as in the JSON view, and the switch names of the
+    topology file (B4's switches are s1..s12)."""
+    def name(dpid):
+        return f"s{int(dpid, 16)}"
+
+    return (("dst", link["dst"]), ("dst_name", name(link["dst"])), ("src", link["src"]),
+            ("src_name", name(link["src"])), ("src_port", str(link["src_port"])))
+
 def scrape(setup) -> tuple:
     import requests
 
@@ -54,8 +64,7 @@ def test_metrics_match_the_rest_views_while_traffic_flows(network):
     assert samples[("te_intent_state", labels + (("state", "installed"),))] == 1
     assert samples[("te_intent_paths", labels)] == len(alloc["paths"]) >= 1
     link = next(l for l in links if l["src"] == "0000000000000001")
-    assert samples[("te_link_capacity_bps", (("dst", link["dst"]), ("src", link["src"]),
-                                             ("src_port", str(link["src_port"]))))] == link["capacity_bps"] == 10e6
+    assert samples[("te_link_capacity_bps", link_labels(link))] == link["capacity_bps"] == 10e6
     assert sum(1 for name, _ in samples if name == "te_link_capacity_bps") == len(links) == 38
     assert samples[("te_rules_installed", (("kind", "meter"),))] == 1
     assert samples[("te_rules_installed", (("kind", "flow"),))] > 100
@@ -71,6 +80,5 @@ def test_metrics_match_the_rest_views_while_traffic_flows(network):
     # The first link of the intent's path carries its traffic, as measured on the port.
     first = alloc["paths"][0]["switches"][:2]
     [on_path] = [l for l in links if [l["src"], l["dst"]] == first]
-    util = samples[("te_link_utilization_ratio", (("dst", on_path["dst"]), ("src", on_path["src"]),
-                                                  ("src_port", str(on_path["src_port"]))))]
+    util = samples[("te_link_utilization_ratio", link_labels(on_path))]
     assert util >= 0.8 * offered_frames / 10e6, (util, on_path)
