@@ -79,7 +79,7 @@ def wait_no_elephants(setup, timeout: float = 30.0) -> None:
     time.sleep(1.0)
 
 
-def run(bw: float, seconds: int, seeds, parallels=(1, 8), fewest_paths_s: float = 1.0) -> list:
+def run(bw: float, seconds: int, seeds, parallels=(1, 8), fewest_paths_s: float = 1.0, modes=MODES) -> list:
     patterns = [(f"stride(4), {p} flow(s)/pair", stride(4), p) for p in parallels]
     patterns += [(f"random (seed {s}), {p} flow(s)/pair", random_permutation(s), p)
                  for s in seeds for p in parallels]
@@ -100,7 +100,10 @@ def run(bw: float, seconds: int, seeds, parallels=(1, 8), fewest_paths_s: float 
                 print(f"{name}: {warning}", file=sys.stderr, flush=True)
             row |= {"optimum_bps": optimum(setup.artifacts / "topology.json", pairs, rate),
                     "offered_pkt_hops": lab.offered_pkt_hops(flows), "over_budget": warning is not None}
-            row["ecmp_bps"], row["ovs_cpu_ecmp"], _ = run_flows(net, pairs, seconds, parallel)
+            if "ecmp" in modes:
+                row["ecmp_bps"], row["ovs_cpu_ecmp"], _ = run_flows(net, pairs, seconds, parallel)
+            if "intents" not in modes:
+                continue
             ids = [lab.post_intent(setup, src=net.hosts[s].IP(), dst=net.hosts[d].IP(), rate_bps=rate)
                    for s, d in pairs]
             allocs = lab.wait_allocations(setup, ids, timeout=30)
@@ -111,6 +114,8 @@ def run(bw: float, seconds: int, seeds, parallels=(1, 8), fewest_paths_s: float 
                 lab.api(setup, "DELETE", f"/intents/{intent_id}", expect=204)
             time.sleep(1)
         for mode, setting in (("gff", "global-first-fit"), ("adaptive", "max-min")):
+            if mode not in modes:
+                continue
             setup.controller.reconfigure(te_elephants=setting)
             lab.wait_full_reachability(net, deadline_s=120)
             for name, pairs, parallel in patterns:
@@ -119,7 +124,7 @@ def run(bw: float, seconds: int, seeds, parallels=(1, 8), fewest_paths_s: float 
                     net, pairs, seconds, parallel, during=lambda: placed_demand(setup, SKIP + 2))
                 wait_no_elephants(setup)
         for row in rows.values():
-            for mode in MODES:
+            for mode in modes:
                 row[f"{mode}_bps"] /= lab.TCP_PAYLOAD_SHARE
             print(json.dumps(row), flush=True)
     return list(rows.values())
@@ -127,7 +132,7 @@ def run(bw: float, seconds: int, seeds, parallels=(1, 8), fewest_paths_s: float 
 
 def table(rows, bw) -> str:
     def cell(v, opt):
-        return f"{v / 1e6:.1f} ({100 * v / opt:.0f}%)"
+        return "-" if v is None else f"{v / 1e6:.1f} ({100 * v / opt:.0f}%)"
 
     lines = [f"| pattern (k=4 fat-tree, {bw:g} Mbit/s links) | LP optimum (Mbit/s) | ECMP only | global first fit: "
              "measured (planned) | adaptive TE: measured (planned) | TE with intents: measured (planned) | "
@@ -135,10 +140,10 @@ def table(rows, bw) -> str:
     for r in rows:
         opt = r["optimum_bps"]
         flag = " (over the emulator's budget)" if r.get("over_budget") else ""
-        planned = {m: f"{cell(r[f'{m}_bps'], opt)} ({100 * r[f'{m}_planned_bps'] / opt:.0f}%)"
-                   for m in ("gff", "adaptive", "intents")}
-        cpu = " / ".join(f"{100 * r[f'ovs_cpu_{m}']:.0f}%" for m in MODES)
-        lines.append(f"| {r['pattern']}{flag} | {opt / 1e6:.1f} | {cell(r['ecmp_bps'], opt)} | {planned['gff']} | "
+        planned = {m: f"{cell(r[f'{m}_bps'], opt)} ({100 * r[f'{m}_planned_bps'] / opt:.0f}%)" if f"{m}_bps" in r
+                   else "-" for m in ("gff", "adaptive", "intents")}
+        cpu = " / ".join(f"{100 * r[f'ovs_cpu_{m}']:.0f}%" if f"ovs_cpu_{m}" in r else "-" for m in MODES)
+        lines.append(f"| {r['pattern']}{flag} | {opt / 1e6:.1f} | {cell(r.get('ecmp_bps'), opt)} | {planned['gff']} | "
                      f"{planned['adaptive']} | {planned['intents']} | {cpu} |")
     return "\n".join(lines)
 
@@ -153,7 +158,7 @@ def chart(rows, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(11, 4.5))
     width = 0.8 / len(MODES)
     for n, mode in enumerate(MODES):
-        shares = [100 * r[f"{mode}_bps"] / r["optimum_bps"] for r in rows]
+        shares = [100 * r.get(f"{mode}_bps", 0.0) / r["optimum_bps"] for r in rows]
         ax.bar([i + (n - 1.5) * width for i in range(len(rows))], shares, width, label=LABELS[mode])
     ax.axhline(100, color="black", linewidth=0.8)
     ax.set_xticks(range(len(rows)))
@@ -175,11 +180,13 @@ def main(argv=None) -> int:
     ap.add_argument("--fewest-paths", type=float, default=1.0, metavar="SECONDS",
                     help="the controller's te_fewest_paths_seconds (0: keep the LP's split)")
     ap.add_argument("--flows", default="1,8", help="flows per pair to run (comma-separated; default 1,8)")
+    ap.add_argument("--modes", default=",".join(MODES), help=f"which of {','.join(MODES)} to run (default all)")
     ap.add_argument("--json")
     ap.add_argument("--chart", help="write a bar chart (PNG) here")
     args = ap.parse_args(argv)
     seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else list(range(args.random))
-    rows = run(args.bw, args.seconds, seeds, [int(x) for x in args.flows.split(",")], fewest_paths_s=args.fewest_paths)
+    rows = run(args.bw, args.seconds, seeds, [int(x) for x in args.flows.split(",")], fewest_paths_s=args.fewest_paths,
+               modes=[m for m in args.modes.split(",") if m])
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     print(table(rows, args.bw))

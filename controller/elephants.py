@@ -19,9 +19,10 @@ Elephants are placed as Hedera places them, on the capacity the intents' plan le
 * ``global-first-fit``: each flow in turn (oldest first) takes the first equal-cost path with room
   for its demand (:func:`te.hedera.global_first_fit`); placed flows keep their path while it still
   fits, and a flow that fits nowhere stays on ECMP;
-* ``max-min``: the TE engine shares the free capacity max-min fairly between the demands over
-  ``te_paths`` candidate paths; the rates are then packed onto one path per flow (a flow cannot follow
-  a split), largest first.
+* ``max-min``: the elephants of each pair of hosts are one demand, as an intent between them would be;
+  the TE engine shares the free capacity max-min fairly over ``te_paths`` candidate paths, routed over
+  the fewest paths, and each flow of a pair goes whole to one of the pair's paths (a flow cannot follow
+  a split).
 
 Like intents, elephants get what is free of every link after ``te_headroom``, and the hosts' link
 rates after headroom bound the demands. A placed elephant gets one rule at its ingress switch
@@ -280,51 +281,55 @@ def _shortest(g, src: str, dst: str, max_paths: int) -> list:
 
 
 def _max_min(g, todo, demands, k: int, previous: dict, fewest_paths_s: float) -> dict:
-    """Rates by the TE engine's max-min over ``k`` candidate paths per flow, then each flow on one path.
+    """Rates by the TE engine's max-min per pair of hosts, then each flow of a pair on one of its paths.
 
-    A flow cannot follow a split: the solution is first routed over the fewest paths at the same rates
-    (:func:`te.unsplit.fewest_paths`, within ``fewest_paths_s``), then the rates are packed onto single
-    paths (largest first), each flow trying its previous path (so a re-solve moves as few flows as it
-    can), then its own paths in the order of the rate the solution gave them: the first with room for
-    its whole rate takes it; if none has, the one with the most room does, and the flow is reserved (and
-    metered) at that room.
+    The elephants of one pair of hosts are one demand (the sum of theirs), as an intent between them
+    would be: the engine shares the free capacity max-min fairly over ``k`` candidate paths and routes
+    the result over the fewest paths (:func:`te.unsplit.fewest_paths`, within ``fewest_paths_s``), so
+    most pairs use one path. A pair's rate is then divided between its flows in proportion to their
+    demands, and each flow goes whole to one of the pair's paths: its previous path if that still has
+    room for it (a re-solve moves as few flows as it can), else the path with the most room left; a
+    path never carries more than the solution gave it.
     """
     h = nx.DiGraph()
     h.add_nodes_from(g.nodes(data=True))
     h.add_edges_from((u, v, d) for u, v, d in g.edges(data=True) if d["capacity"] >= MIN_PATH_BPS)
-    reachable = [n for n, e in enumerate(todo) if e.key.src in h and e.key.dst in h and nx.has_path(h, e.key.src,
-                                                                                                  e.key.dst)]
-    out = {e.key: Placement(e, d, state="no-room") for n, (e, d) in enumerate(zip(todo, demands))
-           if n not in reachable}
-    if not reachable:
+    out, pairs = {}, {}
+    for n, e in enumerate(todo):
+        if e.key.src in h and e.key.dst in h and nx.has_path(h, e.key.src, e.key.dst):
+            pairs.setdefault((e.key.src, e.key.dst), []).append(n)
+        else:
+            out[e.key] = Placement(e, demands[n], state="no-room")
+    if not pairs:
         return out
-    wanted = [te.Demand(str(n), todo[n].key.src, todo[n].key.dst, max(demands[n], MIN_PATH_BPS)) for n in reachable]
+    keys = sorted(pairs)
+    wanted = [te.Demand(str(i), src, dst, max(sum(demands[n] for n in pairs[(src, dst)]), MIN_PATH_BPS))
+              for i, (src, dst) in enumerate(keys)]
     try:
         solution = te.solve(h, wanted, objective="max-min", k=k)
         if fewest_paths_s > 0:
             solution = fewest_paths(solution, fewest_paths_s)
     except TEError:
-        return out | {todo[n].key: Placement(todo[n], demands[n], state="no-room") for n in reachable}
-    residual = {(u, v): d["capacity"] for u, v, d in h.edges(data=True)}
-    routes = {n: sorted(solution.routes(i), key=lambda pr: -pr[1]) for i, n in enumerate(reachable)}
-    rates = {n: sum(r for _, r in routes[n]) for n in reachable}
-    for n in sorted(reachable, key=lambda n: (-rates[n], todo[n].since, todo[n].key)):
-        e, rate = todo[n], rates[n]
-        paths = [p for p, _ in routes[n]]
-        old = previous.get(e.key)
-        if old is not None and old.share is not None:
-            paths.sort(key=lambda p: tuple(h.nodes[x]["dpid"] for x in p[1:-1]) != old.share.dpids)
-        room = [min(residual[a] for a in zip(p, p[1:])) for p in paths]
-        pick = next((i for i, r in enumerate(room) if r >= rate * (1 - 1e-6)), None)
-        if pick is None:
-            pick = max(range(len(paths)), key=lambda i: room[i])
-            rate = room[pick]
-        if rate < MIN_PATH_BPS:
-            out[e.key] = Placement(e, demands[n], state="no-room")
-            continue
-        for a in zip(paths[pick], paths[pick][1:]):
-            residual[a] -= rate
-        out[e.key] = Placement(e, demands[n], path_share(h, paths[pick], rate))
+        return out | {todo[n].key: Placement(todo[n], demands[n], state="no-room") for ns in pairs.values() for n in ns}
+    for i, pair in enumerate(keys):
+        routes = sorted(((p, r) for p, r in solution.routes(i) if r >= MIN_PATH_BPS), key=lambda pr: -pr[1])
+        flows = pairs[pair]
+        total, wanted_sum = sum(r for _, r in routes), sum(demands[n] for n in flows)
+        left = [r for _, r in routes]
+        dpids = [tuple(h.nodes[x]["dpid"] for x in p[1:-1]) for p, _ in routes]
+        for n in sorted(flows, key=lambda n: (-demands[n], todo[n].since, todo[n].key)):
+            e = todo[n]
+            share = total * demands[n] / wanted_sum if wanted_sum > 0 else 0.0
+            old = previous.get(e.key)
+            mine = [j for j in range(len(routes)) if old is not None and old.share is not None
+                    and dpids[j] == old.share.dpids and left[j] >= share * (1 - 1e-6)]
+            pick = mine[0] if mine else (max(range(len(routes)), key=lambda j: left[j]) if routes else None)
+            rate = min(share, left[pick]) if pick is not None else 0.0
+            if rate < MIN_PATH_BPS:
+                out[e.key] = Placement(e, demands[n], state="no-room")
+                continue
+            left[pick] -= rate
+            out[e.key] = Placement(e, demands[n], path_share(h, routes[pick][0], rate))
     return out
 
 

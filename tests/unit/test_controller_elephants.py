@@ -192,3 +192,22 @@ def test_placement_is_skipped_entirely_when_adaptive_te_is_off(tmp_path):
     net.start()
     assert not any(f.table_id == TABLE_FLOWS for f in net.switches.state().flows())
     assert place("global-first-fit", net.core.fabric, [], net.core.te_plan, [], {}) == {}
+
+
+def test_max_min_places_the_flows_of_a_pair_together_as_an_intent_would_be(tmp_path):
+    """Eight elephants per pair are one demand per pair: each pair's flows share one path and its 0.9 Mbit/s."""
+    net = Network(fattree_graph(k=4, bw=1), tmp_path, te_elephants="max-min", te_headroom=0.1)
+    net.start()
+    flows = [FlowKey(src, dst, 6, 40000 + n, 5201) for src, dst in (("10.0.0.1", "10.0.0.5"), ("10.0.0.2", "10.0.0.6"))
+             for n in range(8)]
+    report(net, flows, net.now, rate_bps=MBIT / 8)
+    net.settle()
+    placed = net.core.placements
+    assert all(placed[k].state == "placed" for k in flows)
+    for src in ("10.0.0.1", "10.0.0.2"):
+        mine = [placed[k] for k in flows if k.src == src]
+        assert len({p.share.dpids for p in mine}) == 1  # one path for the pair
+        assert sum(p.share.rate_bps for p in mine) == pytest.approx(0.9 * MBIT)
+    assert placed[flows[0]].share.dpids[1] != placed[flows[8]].share.dpids[1]  # the pairs do not share an uplink
+    meters = [m for m in net.switches.state().meters()]
+    assert sorted(m.rate_kbps for m in meters) == [900, 900]  # one meter per pair and path
