@@ -15,6 +15,8 @@ from mininet.link import TCULink
 from mininet.net import Mininet
 from mininet.node import OVSSwitch, RemoteController
 
+from topologies.mnboot import lenient_controller_probe
+
 # A shaped link queues this long at its rate, at least QUEUE_MIN_FRAMES full frames (a switch-like
 # shallow buffer). Mininet's TCLink leaves the interface's 1000 packets behind the htb shaper: 12 s at
 # 1 Mbit/s, where TCP flows fill it and the ACKs of every other flow on that link wait seconds behind
@@ -43,15 +45,6 @@ def bound_queues(net, queue_ms: float = QUEUE_MS) -> None:
                 intf.tc(f"%s qdisc replace dev %s parent 5:1 handle 10: bfifo limit {queue_bytes(bw, queue_ms)}")
 
 
-class QuietRemoteController(RemoteController):
-    """A remote controller Mininet does not probe: its check (``echo A | telnet IP PORT``) reads the
-    controller's OpenFlow HELLO as UTF-8 text and fails at random on the bytes of its xid
-    (``UnicodeDecodeError`` in ``Node.read``). Callers wait for what they need instead."""
-
-    def checkListening(self):
-        return None
-
-
 def start_network(topo, controller_port=6653, controller_ip="127.0.0.1", protocol="tcp"):
     """Build and start ``topo``; return the started :class:`mininet.net.Mininet`.
 
@@ -60,12 +53,13 @@ def start_network(topo, controller_port=6653, controller_ip="127.0.0.1", protoco
 
     Does not wait for the controller: callers poll for what they need.
     """
+    lenient_controller_probe()
     switch = partial(OVSSwitch, datapath="user", protocols="OpenFlow13", failMode="secure")
     net = Mininet(
         topo=topo,
         switch=switch,
         link=TCULink,
-        controller=partial(QuietRemoteController, ip=controller_ip, port=controller_port, protocol=protocol),
+        controller=partial(RemoteController, ip=controller_ip, port=controller_port, protocol=protocol),
         autoSetMacs=False,
         build=False,
         waitConnected=False,
