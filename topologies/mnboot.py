@@ -7,34 +7,12 @@ the repository goes on ``sys.path`` and, if networkx is missing, ``mn`` is
 started again, with the same arguments, under the project's venv Python
 (which sees Debian's Mininet through ``--system-site-packages``).
 
-This module uses the standard library only, on purpose.
+This module uses the standard library only, on purpose (under the venv it then lets
+:func:`topologies.net.lenient_controller_probe` fix Mininet's probe of the controller).
 """
-import codecs
 import importlib.util
 import os
 import sys
-
-
-def lenient_controller_probe():
-    """Make Mininet's check of a remote controller read its answer leniently.
-
-    ``RemoteController.checkListening`` pipes ``telnet`` to the controller's port and decodes what
-    comes back (the controller's OpenFlow HELLO) as UTF-8; the HELLO's random xid bytes make that fail
-    at random (``UnicodeDecodeError`` in ``Node.read``), and ``mn`` then cleans up and kills every
-    ``ryu-manager``. Undecodable bytes become U+FFFD instead; the check still warns when nothing listens.
-    """
-    from mininet.node import RemoteController
-
-    if getattr(RemoteController, "_lenient_probe", False):
-        return
-    original = RemoteController.checkListening
-
-    def checkListening(self):
-        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        return original(self)
-
-    RemoteController.checkListening = checkListening
-    RemoteController._lenient_probe = True
 
 
 def prepare(topology_file):
@@ -50,6 +28,8 @@ def prepare(topology_file):
     if root not in sys.path:
         sys.path.insert(0, root)
     if importlib.util.find_spec("networkx") is not None:
+        # In the venv now: make mn's probe of the remote controller survive its HELLO (topologies.net).
+        from topologies.net import lenient_controller_probe
         lenient_controller_probe()
         return
     venv_python = os.path.join(root, ".venv", "bin", "python")

@@ -7,6 +7,7 @@ so no loop floods before the controller is up), TCLink with checksum and
 segmentation offloads off (TCP stalls through userspace OVS otherwise), and every shaped
 link's queue bounded to :data:`QUEUE_MS` of its rate (:func:`bound_queues`).
 """
+import codecs
 import subprocess
 import time
 from functools import partial
@@ -14,8 +15,6 @@ from functools import partial
 from mininet.link import TCULink
 from mininet.net import Mininet
 from mininet.node import OVSSwitch, RemoteController
-
-from topologies.mnboot import lenient_controller_probe
 
 # A shaped link queues this long at its rate, at least QUEUE_MIN_FRAMES full frames (a switch-like
 # shallow buffer). Mininet's TCLink leaves the interface's 1000 packets behind the htb shaper: 12 s at
@@ -43,6 +42,27 @@ def bound_queues(net, queue_ms: float = QUEUE_MS) -> None:
             bw = (getattr(intf, "params", None) or {}).get("bw")
             if bw:
                 intf.tc(f"%s qdisc replace dev %s parent 5:1 handle 10: bfifo limit {queue_bytes(bw, queue_ms)}")
+
+
+def lenient_controller_probe():
+    """Make Mininet's check of a remote controller read its answer leniently.
+
+    ``RemoteController.checkListening`` pipes ``telnet`` to the controller's port and decodes what
+    comes back (the controller's OpenFlow HELLO) as UTF-8; the HELLO's random xid bytes make that fail
+    at random (``UnicodeDecodeError`` in ``Node.read``), and ``mn`` then cleans up and kills every
+    ``ryu-manager``. Undecodable bytes become U+FFFD instead; the check still warns when nothing listens.
+    Used by the lab and, through :mod:`topologies.mnboot`, by ``mn --custom``.
+    """
+    if getattr(RemoteController, "_lenient_probe", False):
+        return
+    original = RemoteController.checkListening
+
+    def checkListening(self):
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        return original(self)
+
+    RemoteController.checkListening = checkListening
+    RemoteController._lenient_probe = True
 
 
 def start_network(topo, controller_port=6653, controller_ip="127.0.0.1", protocol="tcp"):
