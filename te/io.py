@@ -26,7 +26,7 @@ from pathlib import Path
 import networkx as nx
 
 from te.errors import InvalidInput
-from te.model import Demand
+from te.model import Demand, capacity_error
 
 __all__ = ["read_topology", "read_demands", "check_reachable"]
 
@@ -52,8 +52,9 @@ def read_topology(path, default_capacity_bps=None) -> nx.DiGraph:
     Raises
     ------
     te.errors.InvalidInput
-        Missing file, unknown extension, malformed content, a link without (or with a
-        non-positive) capacity.
+        Missing file, unknown extension, malformed content, a node listed twice, a link
+        without (or with a non-positive) capacity, a capacity above
+        :data:`te.model.MAX_BPS`.
 
     Examples
     --------
@@ -173,6 +174,9 @@ def _default_capacity(value):
     value = float(value)
     if not math.isfinite(value) or value <= 0:
         raise InvalidInput(f"default capacity must be a finite number > 0, got {value!r}")
+    problem = capacity_error("default capacity", value)
+    if problem:
+        raise InvalidInput(problem)
     return value
 
 
@@ -186,10 +190,18 @@ def _positive(path, what, value, name):
     return number
 
 
+def _capacity(path, what, value):
+    """``value`` (bit/s) if it can be a capacity, else an error naming the file, the link and the bound."""
+    problem = capacity_error(what, value)
+    if problem:
+        raise InvalidInput(f"{path}: {problem}")
+    return value
+
+
 def _link_capacity(path, what, attrs, key, default):
     """The link's ``key`` attribute as a capacity, else the default, else an error naming the link."""
     if key in attrs:
-        return _positive(path, what, attrs[key], key)
+        return _capacity(path, what, _positive(path, what, attrs[key], key))
     if default is not None:
         return default
     raise InvalidInput(f"{path}: {what} has no {key} (give --default-capacity BPS)")
@@ -225,10 +237,15 @@ def _read_nodelink(path, default):
         raise InvalidInput(f"{path}: expected a 'links' (or 'edges') list")
     directed = bool(data.get("directed", False))
     graph = nx.DiGraph(**(data.get("graph") or {}))
+    first = {}  # node id -> its position in the list
     for i, node in enumerate(data["nodes"]):
         if not isinstance(node, dict) or "id" not in node:
             raise InvalidInput(f"{path}: node #{i} has no 'id'")
-        graph.add_node(str(node["id"]), **{k: v for k, v in node.items() if k != "id"})
+        name = str(node["id"])
+        if name in first:  # networkx would merge the two silently
+            raise InvalidInput(f"{path}: node {name!r} is listed twice (nodes #{first[name]} and #{i})")
+        first[name] = i
+        graph.add_node(name, **{k: v for k, v in node.items() if k != "id"})
     for i, link in enumerate(links):
         if not isinstance(link, dict) or "source" not in link or "target" not in link:
             raise InvalidInput(f"{path}: link #{i} needs 'source' and 'target'")
@@ -318,7 +335,7 @@ def _read_repetita_graph(path, default):
             if end not in graph:
                 raise InvalidInput(f"{path}: line {number}: {label}: unknown node {end!r}")
         what = f"line {number}: {label} {src}->{dst}"
-        capacity = _positive(path, what, bw, "bw") * _KBPS
+        capacity = _capacity(path, what, _positive(path, what, bw, "bw") * _KBPS)
         _add_arc(graph, src, dst, capacity, _positive(path, what, weight, "weight"),
                  {"label": label, "delay_us": _number(path, number, delay)})
     return graph

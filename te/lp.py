@@ -5,10 +5,29 @@ Every model is built as sparse matrices from the index arrays of :class:`te.path
 Building and solving are separate calls (:func:`build_model`, :meth:`PathModel.solve`) so that
 callers can time them; nothing here reads a clock.
 
-Rates are divided by the largest capacity before solving (HiGHS works best near 1) and
-multiplied back afterwards. The solver's feasibility tolerance (about 1e-7 of the largest
-capacity) is then removed by :func:`repair`, so the returned rates respect every capacity and
-request to floating-point precision.
+Scaling
+-------
+HiGHS's tolerances (about 1e-7) are absolute, so every row and column is put on its *own*
+scale (:meth:`PathModel.shares`). A link's row is divided by the link's capacity. In
+``max-min`` a demand's row counts shares of its own scale (its request, its max-min value,
+or its weight times the water level), and a path's variable is its rate in
+units of that scale, clipped to the path: at most its narrowest link (so that a
+tolerance-sized share of a big demand is never a visible rate on a small link; every arc
+coefficient is then at most 1) and at least 1e-8 of its widest (HiGHS drops coefficients below
+1e-9, and a demand whose use of a full link vanished so would cross it for free). A 1 bit/s
+demand beside 100 Gbit/s links is then as exact as any other. (Dividing everything by the
+largest capacity instead put it at 1e-11, below the tolerance, where the solver may drop it.)
+``max-throughput`` and ``min-mlu`` keep one scale for their variables, with per-link rows
+(``min-mlu``: only those of links under 1e-3 of the largest). The demand generation of the
+first merges demands by request; per-demand columns made the second ten times slower, and
+:func:`repair` gives every demand exactly its request anyway.
+
+What tolerance remains is removed afterwards: :func:`repair` brings every demand within its
+target and every link within its capacity (scaling down, a relative loss of at most the
+tolerance), then :func:`fill` gives a demand left short (a tiny one the solver rounded away)
+its missing rate on candidate paths with spare capacity. HiGHS's presolve sometimes trips over
+rows spanning many decades; such an LP is solved again without it. The bounds that keep all of
+this within HiGHS's range are checked on input (:func:`te.model.check_magnitudes`).
 
 Exact weighted max-min fairness (``max-min``)
 ---------------------------------------------
@@ -27,25 +46,32 @@ Within a class, with the unfrozen demands ``S`` at cap levels ``L_i = r_i / w_i`
    satisfy ``sum w_i y_i = 1``. By complementary
    slackness a demand with ``y_i > 0`` is tight in *every* optimum: it cannot grow
    without another dropping below ``t*``. Those demands, and the capped ones, are frozen
-   (a lower bound ``(1 - 1e-7)`` below their value absorbs solver tolerance); every
+   (a lower bound ``(1 - 1e-9)`` below their value absorbs solver tolerance); every
    answer freezes at least one demand.
 3. Repeat until the class is frozen, then move to the next class.
-4. The level LPs leave frozen demands anywhere above their value; a final max-throughput
-   LP, each demand capped at its max-min value, places them exactly there on the
-   shortest paths.
+4. The level LPs leave frozen demands anywhere above their value; a final LP places every
+   demand at its max-min value (maximise the sum of the demands' shares of their values,
+   then prefer shorter paths), then :func:`repair` and :func:`fill`.
+
+Each demand's row is scaled by its own value: a capped demand's by its request, a frozen one's
+by its value, a growing one's by ``w_i`` times a unit of the level (the previous level, or at
+first an estimate from the shortest paths; re-chosen when the level lands more than 1000 times
+away from it), so ``t`` is near 1 in every LP.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
+from scipy.optimize import OptimizeWarning, linprog
 
 from te.errors import InvalidInput, SolverError
 from te.paths import Candidates, _ranges, solution_from_rates
 
-__all__ = ["LP_OBJECTIVES", "PathModel", "build_model", "repair", "edge_optimum"]
+__all__ = ["LP_OBJECTIVES", "PathModel", "build_model", "repair", "fill", "edge_optimum"]
 
 LP_OBJECTIVES = ("max-throughput", "min-mlu", "max-min")
 
@@ -55,6 +81,11 @@ _HOP_PENALTY = 1e-4
 _FREEZE_SLACK = 1e-9
 _DUAL_TOL = 1e-9
 _LEVEL_RTOL = 1e-9
+_FIT_RTOL = 1e-7  # a class "fits" when every member gets its request to this share (repair may cost that much)
+_UNIT_RANGE = 1e3  # a level LP is solved again in a new unit when its level lands further than this from the unit
+_MIN_COEF = 1e-8  # a path's unit is at least this share of its widest link (HiGHS drops coefficients below 1e-9)
+_NOISE = 1e-12  # fill: a demand this close to its target (relative) is not short
+_RELAXED_SLACKS = (_FREEZE_SLACK, 1e-7, 1e-6)  # holds of a level LP, relaxed in turn while it is infeasible
 
 
 def _demand_path(cands: Candidates) -> sp.csr_matrix:
@@ -69,8 +100,60 @@ def _throughput_cost(cands):
     return -1.0 + _HOP_PENALTY * cands.path_hops / max(cands.path_hops.max(initial=1.0), 1.0)
 
 
-def _linprog(c, A_ub=None, b_ub=None, A_eq=None, b_eq=None, bounds=None):
-    return linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
+def _share_cost(cands, unit, scale):
+    """Cost of each path variable (minimised) in an LP in shares (:meth:`PathModel.shares`).
+
+    -1 per share of its demand's ``unit``, so that every demand's share counts the same however
+    small the demand, plus the hop penalty per bit/s (over the largest unit), which can never pay
+    for lowering a share. ``scale`` is the rate (bit/s) of one unit of each path's variable.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from te.model import Demand
+    >>> g = nx.DiGraph([("a", "b", {"capacity": 9.0}), ("b", "c", {"capacity": 9.0}), ("a", "c", {"capacity": 9.0})])
+    >>> c = Candidates.from_paths(g, [Demand("d", "a", "c", 1.0)], [[("a", "c"), ("a", "b", "c")]])
+    >>> _share_cost(c, np.array([4.0]), np.array([4.0, 4.0])).tolist()
+    [-0.99995, -0.9999]
+    """
+    mine = unit[cands.path_demand]
+    top = float(unit.max(initial=0.0))
+    hops = cands.path_hops / max(cands.path_hops.max(initial=1.0), 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_bit = np.where(mine > 0, -1.0 / mine, 0.0) + (_HOP_PENALTY * hops / top if top > 0 else 0.0)
+    return scale * per_bit
+
+
+# Every LP here is feasible by construction (zero rates, or the previous level LP's answer, fit
+# it), so "infeasible" (status 2), like "numerical difficulties" (status 4), is HiGHS's presolve
+# or unscaling tripping over rows whose coefficients span many decades. Tried in turn:
+_RETRIES = (("highs", {"presolve": False}),
+            ("highs", {"primal_feasibility_tolerance": 1e-9, "dual_feasibility_tolerance": 1e-9}),
+            ("highs-ipm", {"presolve": False}))
+
+
+# An LP already in shares (PathModel.shares) may be solved without HiGHS's own scaling first
+# (``prescaled``). Measured: for the final placement that is 20 times faster on Cogentco (154k
+# paths) and faster everywhere else; for the level LPs it saves a quarter of the iterations up
+# to a few thousand paths (B4, AttMpls) but costs up to ten times as many on Cogentco.
+_PRESCALED = {"simplex_scale_strategy": 0}
+_SMALL_LP = 5000  # columns: "small" below this
+
+
+def _linprog(c, A_ub=None, b_ub=None, A_eq=None, b_eq=None, bounds=None, prescaled=None):
+    """``linprog`` with HiGHS, retried as ``_RETRIES`` says; ``prescaled``: None, "small" or "always"."""
+    off = prescaled == "always" or (prescaled == "small" and len(c) <= _SMALL_LP)
+    first = (("highs", _PRESCALED),) if off else ()
+    for method, options in (*first, ("highs", {}), *_RETRIES):
+        with warnings.catch_warnings():
+            # scipy hands options it has no keyword for (simplex_scale_strategy) to HiGHS verbatim,
+            # with a warning saying so
+            warnings.simplefilter("ignore", OptimizeWarning)
+            res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method=method,
+                          options=options)
+        if res.status not in (2, 4):
+            break
+    return res
 
 
 def _check(res, what):
@@ -98,6 +181,91 @@ class PathModel:
     A_eq: sp.csr_matrix | None = None
     b_eq: np.ndarray | None = None
 
+    @cached_property
+    def requests_bps(self) -> np.ndarray:
+        """Requests in bit/s, exactly as the demands give them."""
+        return np.array([d.rate_bps for d in self.cands.demands], dtype=float)
+
+    @cached_property
+    def entry_capacity(self) -> np.ndarray:
+        """Capacity (bit/s) of the arc of each nonzero of ``arc_path``."""
+        return np.repeat(self.cands.capacity_bps, np.diff(self.arc_path.indptr))
+
+    @cached_property
+    def path_span(self) -> tuple[np.ndarray, np.ndarray]:
+        """Narrowest and widest capacity (bit/s) on each path."""
+        pa = self.cands.path_arc
+        cap = self.cands.capacity_bps[pa.indices]
+        narrow, wide = np.full(len(self.cands.paths), np.inf), np.zeros(len(self.cands.paths))
+        nonempty = np.diff(pa.indptr) > 0
+        narrow[nonempty] = np.minimum.reduceat(cap, pa.indptr[:-1][nonempty])
+        wide[nonempty] = np.maximum.reduceat(cap, pa.indptr[:-1][nonempty])
+        return narrow, wide
+
+    def shares(self, unit):
+        """The LP's matrices with every row and column on its own scale (see the module notes).
+
+        Parameters
+        ----------
+        unit : ndarray
+            Scale (bit/s) of each demand's row; 0 for a demand with no rate in this LP.
+
+        Returns
+        -------
+        arc_rows : csr_matrix
+            ``arcs x paths``: the load of one unit of each path variable over each arc's capacity.
+        demand_rows : csr_matrix
+            ``demands x paths``: one unit of each path variable as a share of its demand's ``unit``.
+        scale : ndarray
+            The rate (bit/s) of one unit of each path variable: its demand's unit, clipped to
+            ``[1e-8 of the path's widest link, its narrowest link]``; 0 where the unit is 0.
+
+        Examples
+        --------
+        >>> import networkx as nx
+        >>> from te.model import Demand
+        >>> from te.paths import candidate_paths
+        >>> g = nx.DiGraph([("a", "b", {"capacity": 1e11}), ("b", "c", {"capacity": 10.0}),
+        ...                 ("a", "c", {"capacity": 1e11})])
+        >>> model = build_model(candidate_paths(g, [Demand("x", "a", "c", 1e9)], k=2), "max-min")
+        >>> arcs, demands, scale = model.shares(np.array([1e9]))
+        >>> model.cands.paths, model.cands.arcs
+        ((('a', 'c'), ('a', 'b', 'c')), (('a', 'b'), ('a', 'c'), ('b', 'c')))
+        >>> scale.tolist(), demands.toarray().tolist(), arcs.toarray().tolist()
+        ([1000000000.0, 10.0], [[1.0, 1e-08]], [[0.0, 1e-10], [0.01, 0.0], [0.0, 1.0]])
+        """
+        scale, arc_data, share = self._share_data(unit)
+        ap = self.arc_path
+        arc_rows = sp.csr_matrix((arc_data, ap.indices, ap.indptr), shape=ap.shape)
+        demand_rows = sp.csr_matrix((share, np.arange(len(scale)), self.cands.path_ptr), shape=self.demand_path.shape)
+        return arc_rows, demand_rows, scale
+
+    def _share_data(self, unit):
+        """:meth:`shares` as the nonzeros of ``arc_path`` and ``demand_path``, and the scale."""
+        narrow, wide = self.path_span
+        mine = unit[self.cands.path_demand]
+        scale = np.where(mine > 0, np.minimum(np.maximum(mine, _MIN_COEF * wide), narrow), 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(mine > 0, scale / mine, 0.0)
+        return scale, scale[self.arc_path.indices] / self.entry_capacity, share
+
+    @cached_property
+    def level_template(self) -> sp.csr_matrix:
+        """Structure of every level LP: ``[arc_path, 0; demand_path, 1]`` (the last column is ``t``), CSR."""
+        ap, n_paths = self.arc_path, len(self.cands.paths)
+        ptr = self.cands.path_ptr
+        n_dem = len(self.cands.demands)
+        # demand row i: its paths, then t
+        dem_indices = np.insert(np.arange(n_paths), ptr[1:], n_paths)
+        indptr = np.concatenate([ap.indptr, ap.nnz + ptr[1:] + np.arange(1, n_dem + 1)])
+        return sp.csr_matrix((np.ones(ap.nnz + n_paths + n_dem), np.concatenate([ap.indices, dem_indices]), indptr),
+                             shape=(ap.shape[0] + n_dem, n_paths + 1))
+
+    @cached_property
+    def first_path_arc(self) -> sp.csr_matrix:
+        """``arcs x demands``: the arcs of each demand's first (shortest) candidate path."""
+        return self.cands.path_arc[self.cands.path_ptr[:-1]].T.tocsr()
+
     @property
     def size(self) -> dict:
         """Variables and constraints of one LP of this model."""
@@ -113,23 +281,23 @@ class PathModel:
         te.errors.SolverError
             HiGHS did not reach an optimum.
         """
-        if not len(self.cands.paths):
-            return solution_from_rates(self.cands, self.objective, "optimal", np.zeros(0), 0.0, {"lps": 0, **self.size})
+        cands = self.cands
+        if not len(cands.paths):
+            return solution_from_rates(cands, self.objective, "optimal", np.zeros(0), 0.0, {"lps": 0, **self.size})
         elif self.objective == "max-min":
-            x, value, lps = _solve_max_min(self)
+            rates, lps = _solve_max_min(self)
         elif self.objective == "max-throughput":
             x, lps = _solve_max_throughput(self)
-            value = float(x.sum()) * self.scale
+            rates = fill(cands, repair(cands, x * self.scale))
         else:
             res = _linprog(self.c, self.A_ub, self.b_ub, self.A_eq, self.b_eq, (0, None))
             _check(res, self.objective)
             lps = 1
-            x = res.x[:-1]
+            rates = repair(cands, res.x[:-1] * self.scale, full=True)
             value = res.x[-1]
-        rates = repair(self.cands, x * self.scale, full=self.objective == "min-mlu")
         if self.objective != "min-mlu":
             value = float(rates.sum())
-        return solution_from_rates(self.cands, self.objective, "optimal", rates, value, {"lps": lps, **self.size})
+        return solution_from_rates(cands, self.objective, "optimal", rates, value, {"lps": lps, **self.size})
 
 
 def build_model(cands: Candidates, objective: str) -> PathModel:
@@ -175,28 +343,37 @@ def build_model(cands: Candidates, objective: str) -> PathModel:
         model.A_ub = sp.vstack([model.arc_path, model.demand_path], format="csr")
         model.b_ub = np.concatenate([model.capacity, model.rates])
     elif objective == "min-mlu":
+        # variables: path rates over the largest capacity, then the MLU; rows: each arc's load
+        # minus its capacity times the MLU <= 0, each demand's rates sum to its request. The row
+        # of an arc under 1e-3 of the largest is scaled up to that (its MLU coefficient would
+        # otherwise fall below HiGHS's 1e-9 and be dropped); repair() then rescales every demand
+        # to exactly its request, however small. The 0/1 demand rows keep the LP as fast as it
+        # was (per-demand columns made it 10x slower, every row scaled 10% slower).
         model.c = np.zeros(n_paths + 1)
         model.c[-1] = 1.0
-        mlu_column = sp.csr_matrix(-model.capacity[:, None])
-        model.A_ub = sp.hstack([model.arc_path, mlu_column], format="csr")
+        row = np.maximum(1.0, 1e-3 * scale / cands.capacity_bps)
+        arc_rows = sp.diags(row) @ model.arc_path
+        model.A_ub = sp.hstack([arc_rows, sp.csr_matrix(-(row * cands.capacity_bps / scale)[:, None])], format="csr")
         model.b_ub = np.zeros(len(cands.arcs))
         model.A_eq = sp.hstack([model.demand_path, sp.csr_matrix((len(cands.demands), 1))], format="csr")
         model.b_eq = model.rates
     else:
-        # level LPs: arcs (<= capacity), demands (-sum x + w t <= -floor), plus the t column;
-        # the final placement: arcs, demands (<= max-min value)
+        # the rows every LP of the sequence has (arcs, demands; reported by ``size``): each LP
+        # scales them by its own units when it is solved (see _level_lp)
         model.A_ub = sp.vstack([model.arc_path, model.demand_path], format="csr")
         model.A_eq = None
     return model
 
 
-def repair(cands: Candidates, rates_bps, full=False) -> np.ndarray:
+def repair(cands: Candidates, rates_bps, full=False, target_bps=None) -> np.ndarray:
     """Remove solver tolerance from path rates: non-negative, within requests and capacities.
 
     With ``full=True`` (``min-mlu``) each demand's rates are rescaled to sum exactly to its
     request and capacities are left alone (utilisation may exceed 1 by design). Otherwise
     each demand is scaled down to its request, then each path by the worst overload factor
-    among its arcs, which can only lower loads.
+    among its arcs, which can only lower loads. Both scalings are relative, so a demand
+    loses at most the overload's share of its own rate. ``target_bps`` (one value per
+    demand) replaces the requests, e.g. with max-min values.
 
     Examples
     --------
@@ -207,9 +384,14 @@ def repair(cands: Candidates, rates_bps, full=False) -> np.ndarray:
     >>> c = Candidates.from_paths(g, [Demand("d", "a", "b", 20.0)], [[("a", "b")]])
     >>> repair(c, np.array([10.000001])), repair(c, np.array([19.0]), full=True)
     (array([10.]), array([20.]))
+    >>> repair(c, np.array([9.0]), target_bps=[8.0])
+    array([8.])
     """
     x = np.maximum(np.asarray(rates_bps, dtype=float), 0.0)
-    requested = np.array([d.rate_bps for d in cands.demands], dtype=float)
+    if target_bps is None:
+        requested = np.array([d.rate_bps for d in cands.demands], dtype=float)
+    else:
+        requested = np.maximum(np.asarray(target_bps, dtype=float), 0.0)
     counts = np.diff(cands.path_ptr)
     allocated = np.zeros(len(requested))
     np.add.at(allocated, cands.path_demand, x)
@@ -235,6 +417,107 @@ def repair(cands: Candidates, rates_bps, full=False) -> np.ndarray:
         nonempty = np.diff(pa.indptr) > 0
         path_factor[nonempty] = np.minimum.reduceat(per_entry, pa.indptr[:-1][nonempty])
         x = x * path_factor
+    return x
+
+
+def fill(cands: Candidates, rates_bps, target_bps=None, rounds=8) -> np.ndarray:
+    """Raise demands short of their target along candidate paths with spare capacity; no link is overloaded.
+
+    Solver tolerance can leave a demand that is tiny beside the links short of its target
+    (even at zero) while its paths have room. Each round, every short demand's path is offered
+    the least, over its arcs, of the arc's spare capacity divided by the number of short
+    demands' paths crossing it (so simultaneous raises cannot overload an arc); each demand
+    takes from its paths in order (shortest first) up to its shortfall. A demand whose paths
+    are all full stays where it is. Cost: ``O(nonzeros of path_arc)`` per round. The rounds
+    shrink what is left geometrically; a last pass, one demand at a time, takes what remains
+    on the paths of the demands it still matters to (room above 1e-9 of their allocation).
+
+    Parameters
+    ----------
+    cands : te.paths.Candidates
+    rates_bps : array_like
+        Path rates (bit/s) within the capacities, e.g. from :func:`repair`.
+    target_bps : array_like, optional
+        Rate each demand should reach (default: its request).
+    rounds : int
+        At most this many rounds (each one finishes the demands that need no shared arc).
+
+    Returns
+    -------
+    numpy.ndarray
+        The raised path rates.
+
+    Examples
+    --------
+    Demand ``t`` (1 bit/s) was left at 0 on a 10 Gbit/s link carrying 9.9 Gbit/s:
+
+    >>> import networkx as nx
+    >>> from te.model import Demand
+    >>> g = nx.DiGraph()
+    >>> g.add_edge("a", "b", capacity=1e10, weight=1.0)
+    >>> c = Candidates.from_paths(g, [Demand("big", "a", "b", 2e10), Demand("t", "a", "b", 1.0)],
+    ...                           [[("a", "b")], [("a", "b")]])
+    >>> fill(c, np.array([9.9e9, 0.0]), target_bps=[9.9e9, 1.0]).tolist()
+    [9900000000.0, 1.0]
+    >>> x = fill(c, np.array([9.9e9, 0.0]))  # both short of their requests: they share the spare 100 Mbit/s
+    >>> float(x[1]), bool(x.sum() <= 1e10), round(float(x[0]) / 1e10, 9)
+    (1.0, True, 1.0)
+    """
+    x = np.array(rates_bps, dtype=float)
+    owner = cands.path_demand
+    n_dem = len(cands.demands)
+    if target_bps is None:
+        target = np.array([d.rate_bps for d in cands.demands], dtype=float)
+    else:
+        target = np.asarray(target_bps, dtype=float)
+    if not np.any(target - np.bincount(owner, x, minlength=n_dem) > _NOISE * target):
+        return x  # short by rounding only (the common case): nothing to do
+    pa, capacity = cands.path_arc, cands.capacity_bps
+    nonempty = np.diff(pa.indptr) > 0
+    starts = pa.indptr[:-1][nonempty]
+
+    def least(per_arc):  # least value over each path's arcs
+        out = np.zeros(len(x))
+        out[nonempty] = np.minimum.reduceat(per_arc[pa.indices], starts)
+        return out
+
+    # Room on a path counts when it is more than 1e-9 of its demand's allocation and than the
+    # rounding in a link's load (about 1e-16 of its capacity): less changes nobody's rate.
+    floor = 1e-13 * least(capacity)
+    slot = np.arange(len(x)) - cands.path_ptr[owner]  # position of each path among its demand's
+    by_slot = [np.flatnonzero(slot == s) for s in range(int(slot.max(initial=-1)) + 1)]
+    for _ in range(rounds + 1):
+        allocated = np.bincount(owner, x, minlength=n_dem)
+        deficit = target - allocated
+        spare = np.maximum(capacity - pa.T @ x, 0.0)
+        offered = (deficit > _NOISE * target)[owner] & (least(spare) > np.maximum(1e-9 * allocated[owner], floor))
+        if not offered.any():
+            return x
+        if _ == rounds:
+            break
+        crossing = pa.T @ offered.astype(float)
+        room = least(spare / np.maximum(crossing, 1.0) * (1 - 1e-12))  # margin for rounding in the sums
+        room[~offered] = 0.0
+        # exact per-demand running totals: one vector step per path position, not a global cumsum
+        # (which would lose a 1 bit/s demand's rate beside sums of Gbit/s)
+        left = np.maximum(deficit, 0.0)
+        add = np.zeros(len(x))
+        for paths in by_slot:
+            d = owner[paths]
+            add[paths] = np.minimum(room[paths], left[d])
+            left[d] -= add[paths]
+        x += add
+    # the exact pass, one path at a time, over what the rounds left
+    load = pa.T @ x
+    left = np.maximum(deficit, 0.0)
+    for p in np.flatnonzero(offered).tolist():
+        i = owner[p]
+        arcs = pa.indices[pa.indptr[p]:pa.indptr[p + 1]]
+        take = min(float(np.min(capacity[arcs] - load[arcs])) * (1 - 1e-12), left[i])
+        if take > 0:
+            x[p] += take
+            load[arcs] += take
+            left[i] -= take
     return x
 
 
@@ -288,10 +571,11 @@ def _solve_max_throughput(model: PathModel):
             group_rate = np.zeros(len(group_ptr) - 1)
             np.add.at(group_rate, members, rates[free_ids])
             arc_ids = np.flatnonzero(rows)
-            A_arc = path_arc[lead_cols][:, arc_ids].T.tocsr()
+            row_cap = model.capacity[arc_ids]  # each arc row is divided by its capacity (see the module notes)
+            A_arc = sp.diags(1.0 / row_cap) @ path_arc[lead_cols][:, arc_ids].T.tocsr()
             demand_rows = sp.csr_matrix((np.ones(n_sub), np.arange(n_sub), group_ptr), shape=(len(group_rate), n_sub))
             A = sp.vstack([A_arc, demand_rows], format="csr")
-            b = np.concatenate([np.maximum(model.capacity[arc_ids] - fixed_load[arc_ids], 0.0), group_rate])
+            b = np.concatenate([np.maximum(row_cap - fixed_load[arc_ids], 0.0) / row_cap, group_rate])
             res = _linprog(cost[lead_cols], A, b, bounds=(0, None))
             lps += 1
             _check(res, "max-throughput")
@@ -303,7 +587,7 @@ def _solve_max_throughput(model: PathModel):
             x[cols] = share[group_ptr[members][np.repeat(np.arange(len(free_ids)), counts[free_ids])] + slot] * \
                 np.repeat(rates[free_ids], counts[free_ids])
             mu = np.zeros(n_arcs)
-            mu[arc_ids] = -res.ineqlin.marginals[:len(arc_ids)]
+            mu[arc_ids] = -res.ineqlin.marginals[:len(arc_ids)] / row_cap
             overloaded = (path_arc.T @ x > model.capacity * (1 + 1e-9)) & ~rows
             if not overloaded.any():
                 break
@@ -361,52 +645,60 @@ def _merge_free(cands, cost, free_ids, counts, rows):
     return cols, groups, group_ptr, members
 
 
-def _solve_max_min(model: PathModel):
-    """Run the water-level sequence; returns (scaled path rates, final level, LPs solved)."""
+def _level_unit(model: PathModel, growing, weights) -> float:
+    """A first guess of the water level (bit/s per unit of weight), to scale the level LP by.
+
+    Every growing demand on its first path, nothing else on the links: the lowest capacity over
+    the weight crossing it. Only its order of magnitude matters (see :func:`_solve_max_min`).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from te.model import Demand
+    >>> from te.paths import candidate_paths
+    >>> g = nx.DiGraph([("a", "b", {"capacity": 6.0}), ("b", "c", {"capacity": 100.0})])
+    >>> cands = candidate_paths(g, [Demand("x", "a", "c", 9.0), Demand("y", "a", "b", 9.0, weight=2.0)])
+    >>> _level_unit(build_model(cands, "max-min"), np.array([True, True]), np.array([1.0, 2.0]))
+    2.0
+    """
     cands = model.cands
-    n_dem, n_paths = len(cands.demands), len(cands.paths)
-    n_arcs = len(cands.arcs)
+    crossing = model.first_path_arc @ np.where(growing, weights, 0.0)
+    busy = crossing > 0
+    return float(np.min(cands.capacity_bps[busy] / crossing[busy])) if busy.any() else 1.0
+
+
+def _solve_max_min(model: PathModel):
+    """Run the water-level sequence; returns (path rates in bit/s, LPs solved).
+
+    Every LP works in shares (:meth:`PathModel.shares`): a demand's row counts shares of its unit
+    (request, frozen value, or weight times ``unit_t``, the level's unit) and each arc's row is
+    divided by its capacity, so HiGHS's absolute tolerances are relative to every demand and link. A level
+    is resolved to about 1e-9 of the capacity of the links that bound it: exact to its own 1e-6
+    unless it is a residue below 1e-3 of those links (e.g. what a higher class leaves of a full
+    link).
+    """
+    cands = model.cands
+    n_dem = len(cands.demands)
     weights = np.array([d.weight for d in cands.demands], dtype=float)
     priority = np.array([d.priority for d in cands.demands], dtype=np.int64)
-    rates = model.rates
+    rates = model.requests_bps
     cap_level = rates / weights
-    floor = np.zeros(n_dem)  # scaled lower bound of frozen demands
-    value = np.zeros(n_dem)  # scaled max-min rate of frozen demands
+    value = np.zeros(n_dem)  # max-min rate (bit/s) of frozen demands
     frozen = rates <= 0
-    lower_rows = np.arange(n_arcs, n_arcs + n_dem)
-    # Requests need no rows here: a growing demand's level w t stays below its request
-    # (t <= the next cap level) and any excess can be dropped without lowering t.
-    A_level = sp.vstack([model.arc_path, -model.demand_path], format="csr")
-    A_fit = sp.vstack([model.arc_path, model.demand_path, -model.demand_path], format="csr")
-    unbounded = float(model.capacity.sum()) + 1.0  # linprog wants finite right-hand sides
+    served = np.zeros(n_dem, dtype=bool)  # demands of classes already reached
     placed = None
     lps = 0
-    x = np.zeros(n_paths)
-    served = np.zeros(n_dem, dtype=bool)  # demands of classes already reached
     for level_class in sorted(set(priority.tolist()), reverse=True):
         served |= priority == level_class
-        path_ub = np.where(served[cands.path_demand], np.inf, 0.0)
-        bounds = np.column_stack([np.zeros(n_paths + 1), np.append(path_ub, np.inf)])
+        members = served & ~frozen
         t_prev = 0.0
         # Cheap common case first: if the whole class fits, max-min gives everyone its request.
-        members = served & ~frozen
-        if served.all() and not frozen.any():
-            # a single class: the max-throughput LP (demand generation, fast) decides
-            fit_x, fit_lps = _solve_max_throughput(PathModel("max-throughput", cands, model.scale, model.arc_path,
-                                                             model.demand_path, rates, model.capacity,
-                                                             c=_throughput_cost(cands)))
-        else:
-            fit_cost = np.where(members[cands.path_demand], _throughput_cost(cands), 0.0)
-            res = _linprog(fit_cost, A_fit, np.concatenate([model.capacity, np.where(members, rates, unbounded), -floor]),
-                           bounds=bounds[:-1])
-            _check(res, "max-min")
-            fit_x, fit_lps = res.x, 1
+        fitted, fit_lps = _fit_class(model, members, served, frozen, value)
         lps += fit_lps
-        if np.all(model.demand_path @ fit_x >= rates * (1 - _FREEZE_SLACK), where=members):
+        if fitted is not None:
             value[members] = rates[members]
-            floor[members] = rates[members] * (1 - _FREEZE_SLACK)
             frozen |= members
-            placed = fit_x if served.all() else None
+            placed = fitted if served.all() else None
             continue
         placed = None
         while True:
@@ -417,40 +709,147 @@ def _solve_max_min(model: PathModel):
             # capped for sure; hold them at their request, let the rest grow without caps, and
             # repeat with the new (higher) bound until no further cap falls below it.
             known = t_prev
+            unit_t = None
+            rescaled = 0
             while True:
                 capped = active & (cap_level <= known)
                 growing = active & ~capped
-                lower = np.where(capped, rates, floor)
-                t_col = sp.csr_matrix((weights[growing], (lower_rows[growing], np.zeros(growing.sum(), dtype=int))),
-                                      shape=(n_arcs + n_dem, 1))
-                bounds[-1] = (t_prev, np.inf if growing.any() else t_prev)
-                c = np.zeros(n_paths + 1)
-                c[-1] = -1.0
-                res = _linprog(c, sp.hstack([A_level, t_col], format="csr"), np.concatenate([model.capacity, -lower]),
-                               bounds=bounds)
+                if unit_t is None:
+                    unit_t = max(known, _level_unit(model, growing, weights))
+                t, duals = _level_lp(model, served, frozen, value, capped, growing, weights, t_prev, unit_t)
                 lps += 1
-                _check(res, "max-min")
-                t = res.x[-1]
-                if not (growing & (cap_level <= t * (1 + _LEVEL_RTOL))).any():
-                    break
-                known = t * (1 + _LEVEL_RTOL)
-            duals = -res.ineqlin.marginals[lower_rows]
+                if t is None:  # unbounded (not seen since paths have a floor unit): a coarser unit
+                    if rescaled >= 8:
+                        raise SolverError("max-min: the level LP stays unbounded however it is scaled")
+                    unit_t, rescaled = unit_t * _UNIT_RANGE, rescaled + 1
+                    continue
+                if (growing & (cap_level <= t * (1 + _LEVEL_RTOL))).any():
+                    known = t * (1 + _LEVEL_RTOL)
+                    unit_t = None
+                    continue
+                if growing.any() and t > 0 and not 1 / _UNIT_RANGE <= t / unit_t <= _UNIT_RANGE and rescaled < 8:
+                    unit_t, rescaled = t, rescaled + 1  # badly scaled: solve again with the level near 1
+                    continue
+                break
             stuck = growing & (duals > _DUAL_TOL)
             if growing.any() and not stuck.any():
                 stuck[np.flatnonzero(growing)[np.argmax(duals[growing])]] = True
             value[capped] = rates[capped]
             value[stuck] = weights[stuck] * t
-            floor[capped | stuck] = value[capped | stuck] * (1 - _FREEZE_SLACK)
             frozen |= capped | stuck
             t_prev = t
-    if placed is not None:  # the last class fitted whole: its LP already placed everyone
-        return placed, t_prev, lps
-    # The level LPs leave frozen demands anywhere above their floor: one last max-throughput LP
-    # capped at the max-min values places every demand at its value, on the shortest paths.
-    res = _linprog(_throughput_cost(cands), model.A_ub, np.concatenate([model.capacity, value]),
-                   bounds=(0, None))
+    if placed is None:  # else the last class fitted whole: its LP already placed everyone
+        placed, place_lps = _place(model, value)
+        lps += place_lps
+    # Capacity still free on the path of a demand short of its request is a residue the LPs could
+    # not resolve (about 1e-9 of a link): it goes to the demands that cross it, as it would in an
+    # exact max-min allocation.
+    return fill(cands, placed), lps
+
+
+def _fit_class(model: PathModel, members, served, frozen, value):
+    """Place every member at its request with the frozen demands at their values, if that fits.
+
+    Returns (path rates in bit/s, LPs solved), rates ``None`` when some member cannot get its
+    request (to ``_FIT_RTOL`` of it).
+    """
+    cands = model.cands
+    rates = model.requests_bps
+    if not members.any():
+        return None, 0
+    if served.all() and not (frozen & (rates > 0)).any():  # zero requests hold nothing
+        # a single class: the max-throughput LP (demand generation, fast) decides
+        x, lps = _solve_max_throughput(PathModel("max-throughput", cands, model.scale, model.arc_path,
+                                                 model.demand_path, model.rates, model.capacity,
+                                                 c=_throughput_cost(cands)))
+        target = rates
+        x = fill(cands, repair(cands, x * model.scale))
+    else:
+        # shares of the members' requests (maximised, at most 1) and of the frozen values (kept)
+        unit = np.where(members, rates, np.where(frozen, value, 0.0))
+        held = frozen & (unit > 0)
+        arc_rows, demand_rows, scale = model.shares(unit)
+        A = sp.vstack([arc_rows, demand_rows[members], -demand_rows[held]], format="csr")
+        cost = np.where(members[cands.path_demand], _share_cost(cands, np.where(members, unit, 0.0), scale), 0.0)
+        upper = np.where(scale > 0, np.inf, 0.0)
+        for slack in _RELAXED_SLACKS:  # as in _level_lp
+            b = np.concatenate([np.ones(len(cands.arcs)), np.ones(members.sum()), np.full(held.sum(), slack - 1)])
+            res = _linprog(cost, A, b, bounds=np.column_stack([np.zeros(len(upper)), upper]), prescaled="small")
+            if res.status not in (2, 4):
+                break
+        _check(res, "max-min")
+        lps = 1
+        target = unit
+        x = fill(cands, repair(cands, res.x * scale, target_bps=target), target)
+    allocated = np.bincount(cands.path_demand, x, minlength=len(rates))
+    if np.all(allocated >= rates * (1 - _FIT_RTOL), where=members):
+        return x, lps
+    return None, lps
+
+
+def _level_lp(model: PathModel, served, frozen, value, capped, growing, weights, t_prev, unit_t):
+    """One level LP: maximise ``t`` with growing demands at ``w_i t``, capped ones at their request,
+    frozen ones at their value; returns ``(t, duals of the demand rows)``, or ``(None, None)`` if unbounded.
+
+    Variables: the paths in their own units (:meth:`PathModel.shares`, each demand's unit being
+    its request, its value or ``w_i * unit_t``) and ``t / unit_t``; rows: each arc's load over
+    its capacity <= 1, and per demand ``-(its share of its unit) + [growing] t / unit_t <= -lower``
+    (``lower = 1 - slack`` if capped or frozen).
+    Requests need no rows: a growing demand's level ``w t`` stays below its request (``t`` is
+    at most the next cap level) and any excess can be dropped without lowering ``t``.
+    """
+    cands = model.cands
+    n_arcs = len(cands.arcs)
+    rates = model.requests_bps
+    unit = np.where(growing, weights * unit_t, np.where(capped, rates, np.where(frozen, value, 0.0)))
+    unit[~served] = 0.0
+    held = capped | (frozen & (unit > 0))
+    scale, arc_data, share = model._share_data(unit)
+    template = model.level_template
+    # demand row i holds -share of its paths, then 1 for t if growing (0, dropped, if not)
+    dem_data = np.insert(-share, cands.path_ptr[1:], growing.astype(float))
+    A = sp.csr_matrix((np.concatenate([arc_data, dem_data]), template.indices.copy(), template.indptr.copy()),
+                      shape=template.shape)
+    A.eliminate_zeros()  # in place: hence the copies of the template's arrays
+    c = np.zeros(len(cands.paths) + 1)
+    c[-1] = -1.0
+    path_upper = np.where(scale > 0, np.inf, 0.0)
+    # Held demands keep (1 - slack) of their unit, and t may fall that much below the previous
+    # level: the LP is then feasible with room, not only to the solver's tolerance. A level far
+    # below its unit (a residue of nearly full links) is known only to about 1e-9 of the unit, so its
+    # frozen values can be infeasible together by more (HiGHS: infeasible, or numerical trouble):
+    # then the holds are relaxed, to at most 1e-6 of each value, and t may fall back to 0.
+    for slack in _RELAXED_SLACKS:
+        t_low = t_prev * (1 - slack) / unit_t if slack == _FREEZE_SLACK else 0.0
+        upper = np.append(path_upper, np.inf if growing.any() else t_low)
+        bounds = np.column_stack([np.append(np.zeros(len(cands.paths)), t_low), upper])
+        res = _linprog(c, A, np.concatenate([np.ones(n_arcs), np.where(held, slack - 1.0, 0.0)]), bounds=bounds,
+                       prescaled="small")
+        if res.status not in (2, 4):
+            break
+    if res.status == 3:
+        return None, None
+    _check(res, "max-min")
+    # a level at 0 (a residue, with relaxed holds) may come back a tolerance below it
+    return max(float(res.x[-1]) * unit_t, 0.0), -res.ineqlin.marginals[n_arcs:]
+
+
+def _place(model: PathModel, value):
+    """Path rates (bit/s) giving every demand its max-min ``value``: maximise the sum of shares, prefer short paths.
+
+    Then :func:`repair` and :func:`fill` to the values. Returns (path rates, LPs solved).
+    (Demand generation, as in max-throughput, was slower here: at max-min values nearly every
+    demand meets a full link.)
+    """
+    cands = model.cands
+    arc_rows, demand_rows, scale = model.shares(value)
+    A = sp.vstack([arc_rows, demand_rows], format="csr")
+    b = np.concatenate([np.ones(len(cands.arcs)), (value > 0).astype(float)])
+    upper = np.where(scale > 0, np.inf, 0.0)
+    res = _linprog(_share_cost(cands, value, scale), A, b, bounds=np.column_stack([np.zeros(len(upper)), upper]),
+                   prescaled="always")
     _check(res, "max-min (final placement)")
-    return res.x, t_prev, lps + 1
+    return fill(cands, repair(cands, res.x * scale, target_bps=value), value), 1
 
 
 def edge_optimum(graph, demands, objective: str = "min-mlu") -> float:

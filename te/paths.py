@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra, yen
 
 from te.errors import InvalidInput, NoPath
-from te.model import Arc, Demand, Path
+from te.model import Arc, Demand, Path, check_magnitudes
 
 __all__ = ["Candidates", "PathList", "candidate_paths", "solution_from_rates", "PATH_METHODS"]
 
@@ -199,7 +199,12 @@ class _Index:
         return sorted(unique, key=key)
 
     def candidates(self, demands, node_ids, lengths, counts):
-        """Index paths given as one array of node ids, the node count of each path, and paths per demand."""
+        """Index paths given as one array of node ids, the node count of each path, and paths per demand.
+
+        Raises :class:`te.errors.InvalidInput` for capacities or requests outside the engine's
+        bounds (:func:`te.model.check_magnitudes`).
+        """
+        check_magnitudes(self.arcs, self.capacity, demands)
         path_ptr = np.zeros(len(demands) + 1, dtype=np.int64)
         np.cumsum(counts, out=path_ptr[1:])
         node_ids = np.asarray(node_ids, dtype=np.int32)
@@ -248,7 +253,8 @@ def candidate_paths(graph: nx.DiGraph, demands, k: int = 4, method: str = "ksp")
     Raises
     ------
     te.errors.InvalidInput
-        Unknown method, ``k < 1``, or a demand naming a node not in the graph.
+        Unknown method, ``k < 1``, a demand naming a node not in the graph, or a capacity or
+        request outside the engine's bounds (:func:`te.model.check_magnitudes`).
     te.errors.NoPath
         A demand whose destination is unreachable.
 
@@ -272,6 +278,7 @@ def candidate_paths(graph: nx.DiGraph, demands, k: int = 4, method: str = "ksp")
     k = int(k)
     demands = tuple(demands)
     index = _Index(graph)
+    check_magnitudes(index.arcs, index.capacity, demands)  # before the path search, which may take long
     finder = _yen if method == "ksp" else _disjoint
     # Paths of each distinct (src, dst) pair, stored once as flat node ids (no Python tuples kept).
     pair_of: dict[tuple[int, int], int] = {}
