@@ -12,12 +12,30 @@ Typical use::
 Objectives: ``max-throughput``, ``min-mlu``, ``max-min`` (exact, LP sequence), ``max-min-fast``
 (water-filling) and ``ecmp`` (hashing onto equal-cost paths). All return a :class:`Solution`.
 """
-from te.engine import OBJECTIVES, build, candidates_for, solve
-from te.errors import InvalidInput, NoPath, SolverError, TEError
-from te.io import read_demands, read_topology
-from te.model import Demand, Solution
-from te.paths import Candidates, candidate_paths
-from te.validate import check_solution
+__version__ = "0.1.0"  # the same as setup.cfg's (tests/unit/test_te_cli.py checks)
+
+import importlib
+
+# Exports load on first use (PEP 562): ``te.units`` (te-intent's rate parser) must not pull in scipy.
+_EXPORTS = {
+    "OBJECTIVES": "te.engine", "build": "te.engine", "candidates_for": "te.engine", "solve": "te.engine",
+    "InvalidInput": "te.errors", "NoPath": "te.errors", "SolverError": "te.errors", "TEError": "te.errors",
+    "read_demands": "te.io", "read_topology": "te.io", "Demand": "te.model", "Solution": "te.model",
+    "Candidates": "te.paths", "candidate_paths": "te.paths", "check_solution": "te.validate",
+}
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'te' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = ["OBJECTIVES", "Candidates", "Demand", "InvalidInput", "NoPath", "Solution", "SolverError", "TEError",
            "build", "candidate_paths", "candidates_for", "check_solution", "read_demands", "read_topology", "solve"]

@@ -26,6 +26,7 @@ from scipy.sparse.csgraph import dijkstra, yen
 
 from te.errors import InvalidInput, NoPath
 from te.model import Arc, Demand, Path, check_magnitudes
+from te.progress import report
 
 __all__ = ["Candidates", "PathList", "candidate_paths", "solution_from_rates", "PATH_METHODS"]
 
@@ -286,6 +287,8 @@ def candidate_paths(graph: nx.DiGraph, demands, k: int = 4, method: str = "ksp")
     nodes, lengths = array("i"), array("q")
     demand_pair = np.empty(len(demands), dtype=np.int64)
     for i, d in enumerate(demands):
+        if not i % 256:  # minutes on big inputs: say how far, at a negligible cost
+            report("paths", i, len(demands))
         for end in (d.src, d.dst):
             if end not in index.node_index:
                 raise InvalidInput(f"demand {d.id}: unknown node {end!r}")
@@ -302,6 +305,7 @@ def candidate_paths(graph: nx.DiGraph, demands, k: int = 4, method: str = "ksp")
                 nodes.extend(p)
                 lengths.append(len(p))
         demand_pair[i] = pair
+    report("paths", len(demands), len(demands))
     node_ids = np.frombuffer(nodes, dtype=np.int32) if len(nodes) else np.zeros(0, dtype=np.int32)
     lengths = np.frombuffer(lengths, dtype=np.int64) if len(lengths) else np.zeros(0, dtype=np.int64)
     counts = np.asarray(pair_count, dtype=np.int64)[demand_pair] if len(demands) else np.zeros(0, dtype=np.int64)

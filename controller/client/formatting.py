@@ -1,44 +1,14 @@
 """Rates, matches, tables and paths as ``te-intent`` reads and prints them."""
 from __future__ import annotations
 
-import math
 import re
 
+from te.units import parse_rate
+
+# parse_rate lives in te.units, the one parser of every rate (te-solve's too); te-intent imports it from here.
+__all__ = ["PROTOCOLS", "format_match", "format_paths", "format_rate", "format_table", "parse_proto", "parse_rate"]
+
 PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17}
-_RATE_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)(?:e([+-]?\d+))?\s*([kKmMgGtT]?)(bit/s|bit|bps|b/s)?\s*$")
-_PREFIX = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}
-
-
-def parse_rate(text) -> float:
-    """A rate in bit/s from ``4M``, ``4Mbit``, ``4 Mbit/s``, ``4000000`` or ``1.5G`` (SI prefixes).
-
-    Bytes are not accepted: ``B`` is ambiguous on the command line, so ``4MB`` is an error; so is a rate
-    too large for a float (``1e400``), which would otherwise be infinite.
-
-    Examples
-    --------
-    >>> parse_rate("4M"), parse_rate("4Mbit"), parse_rate("1.5G"), parse_rate("4000000"), parse_rate("800 kbit/s")
-    (4000000.0, 4000000.0, 1500000000.0, 4000000.0, 800000.0)
-    >>> parse_rate("4MB")
-    Traceback (most recent call last):
-    ...
-    ValueError: not a rate: '4MB' (examples: 4M, 4Mbit, 1.5G, 4000000)
-    >>> parse_rate("1e400")
-    Traceback (most recent call last):
-    ...
-    ValueError: not a rate: '1e400' (too large)
-    """
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return float(text)
-    match = _RATE_RE.match(str(text))
-    if not match:
-        raise ValueError(f"not a rate: {text!r} (examples: 4M, 4Mbit, 1.5G, 4000000)")
-    mantissa, exponent, prefix, _ = match.groups()
-    # float() of the decimal text, not mantissa * 10.0 ** exponent: that raises OverflowError for 1e400.
-    rate = float(f"{mantissa}e{exponent or 0}") * _PREFIX[prefix.lower()]
-    if not math.isfinite(rate):
-        raise ValueError(f"not a rate: {text!r} (too large)")
-    return rate
 
 
 def parse_proto(text: str) -> int:
