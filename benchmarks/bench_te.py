@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 import te
+from te.engine import generates_paths, paths_arg
 from te.lp import edge_optimum
 from te.model import Demand
 
@@ -84,15 +85,30 @@ def peak_mb():
 
 
 def run(graph, demands, objective, k, cands=None):
+    generate = generates_paths(objective, k)
     t0 = time.perf_counter()
-    if cands is None or objective == "ecmp":
-        cands = te.candidates_for(graph, demands, objective, k=k)
+    if cands is None or objective == "ecmp" or generate != (cands[1]):
+        cands = (te.candidates_for(graph, demands, objective, k=k), generate)
     t1 = time.perf_counter()
-    model = te.build(cands, objective)
+    cands = cands[0]
+    model = te.build(cands, objective, generate=generate)
     t2 = time.perf_counter()
     sol = model.solve()
     t3 = time.perf_counter()
-    return sol, cands, (t1 - t0, t2 - t1, t3 - t2)
+    return sol, (cands, generate), (t1 - t0, t2 - t1, t3 - t2)
+
+
+def paths_per_demand(sol):
+    """Mean and largest number of paths with traffic per demand."""
+    owner = np.repeat(np.arange(len(sol.demands)), np.diff(sol.path_ptr))
+    used = np.bincount(owner[sol.path_rate_bps > 0], minlength=len(sol.demands))
+    return (float(used.mean()) if len(used) else 0.0), int(used.max(initial=0))
+
+
+def final_candidates(graph, sol):
+    """The solution's own paths as Candidates (for cvxpy on the paths generation ended with)."""
+    return te.Candidates.from_paths(graph, sol.demands, [sol.paths[sol.path_ptr[i]:sol.path_ptr[i + 1]]
+                                                         for i in range(len(sol.demands))])
 
 
 def cvxpy_run(cands, objective, style):
@@ -139,9 +155,9 @@ def fmt_row(cells, widths):
     return " | ".join(str(c).rjust(w) for c, w in zip(cells, widths))
 
 
-HEADER = ("objective", "demands", "paths", "vars", "cons", "LPs", "paths s", "build s", "solve s", "build/solve",
+HEADER = ("objective", "demands", "paths", "used/dem", "max", "rounds", "LPs", "paths s", "build s", "solve s",
           "quality", "peak MB")
-WIDTHS = (16, 7, 7, 7, 7, 4, 8, 8, 8, 11, 8, 8)
+WIDTHS = (16, 7, 7, 8, 4, 6, 5, 8, 8, 8, 12, 8)
 
 
 def bench_instance(name, k, skip_cvxpy, skip_edge, objectives):
@@ -166,9 +182,10 @@ def bench_instance(name, k, skip_cvxpy, skip_edge, objectives):
             quality = edge["min-mlu"] / sol.max_link_utilization if edge else float("nan")
         else:
             quality = sol.total_allocated_bps / edge["max-throughput"] if edge else float("nan")
-        print(fmt_row([obj, len(demands), len(sol.paths), sol.stats["variables"], sol.stats["constraints"],
-                       sol.stats["lps"], f"{tp:.3f}", f"{tb:.4f}", f"{ts:.4f}", f"{tb / ts:.3f}" if ts else "-",
-                       f"{quality:.4f}", f"{peak_mb():.0f}"], WIDTHS))
+        mean, most = paths_per_demand(sol)
+        print(fmt_row([obj, len(demands), len(sol.paths), f"{mean:.2f}", most, sol.stats.get("rounds", "-"),
+                       sol.stats.get("lps_total", sol.stats["lps"]), f"{tp:.3f}", f"{tb:.4f}", f"{ts:.4f}",
+                       f"{quality:.9f}", f"{peak_mb():.0f}"], WIDTHS))
     if "max-min" in results and "max-min-fast" in results:
         exact, t_exact = results["max-min"]
         fast, t_fast = results["max-min-fast"]
@@ -184,8 +201,10 @@ def bench_instance(name, k, skip_cvxpy, skip_edge, objectives):
                 continue
             sol, ours = results[obj]
             ours_value = sol.total_allocated_bps if obj == "max-throughput" else sol.max_link_utilization
+            # with generated paths, cvxpy gets the paths generation ended with (it does not generate them)
+            on = final_candidates(graph, sol) if cands[1] else cands[0]
             for style in ("loops", "matrix"):
-                elapsed, value = cvxpy_run(cands, obj, style)
+                elapsed, value = cvxpy_run(on, obj, style)
                 print(f"cvxpy ({style}) {obj}: {elapsed:.3f} s end to end; te {ours:.3f} s build+solve is "
                       f"{elapsed / ours:.1f}x faster; objective cvxpy {value:.7g} vs te {ours_value:.7g}")
     return results
@@ -199,23 +218,119 @@ def bench_b4_series(k):
         times, lps = [], []
         for tm in b4_matrices():
             demands = matrix_demands(tm * factor)
-            cands = te.candidate_paths(graph, demands, k=k)
+            cands = te.candidates_for(graph, demands, "max-min", k=k)
             t0 = time.perf_counter()
-            sol = te.build(cands, "max-min").solve()
+            sol = te.build(cands, "max-min", generate=generates_paths("max-min", k)).solve()
             times.append(time.perf_counter() - t0)
             lps.append(sol.stats["lps"])
         print(f"load x{factor:g}: build+solve median {1000 * np.median(times):.1f} ms, max {1000 * max(times):.1f} ms, "
               f"LPs median {int(np.median(lps))} max {max(lps)}")
 
 
+SCALING = ("abilene", "geant2012", "uninett2011", "cogentco", "kdl")
+
+
+def one(name, objective, k):
+    """Solve one instance in this (fresh) process; a JSON line of sizes, phase times and peak memory."""
+    import json
+
+    t0 = time.perf_counter()
+    graph, demands, _ = load_instance(name)
+    t1 = time.perf_counter()
+    sol, _, (tp, tb, ts) = run(graph, demands, objective, k)
+    mean, most = paths_per_demand(sol)
+    print(json.dumps({"instance": name, "objective": objective, "nodes": graph.number_of_nodes(),
+                      "arcs": graph.number_of_edges(), "demands": len(demands), "paths": len(sol.paths),
+                      "paths_per_demand": mean, "paths_max": most, "rounds": sol.stats.get("rounds"),
+                      "lps": sol.stats.get("lps_total", sol.stats["lps"]), "read_s": t1 - t0, "paths_s": tp,
+                      "build_s": tb, "solve_s": ts, "te_s": tp + tb + ts, "peak_mb": peak_mb(),
+                      "value": sol.max_link_utilization if objective == "min-mlu" else sol.total_allocated_bps}))
+
+
+def scaling(objectives, k, names, out_json, out_png, timeout):
+    """Each instance and objective in its own process (peak memory is per process); table, fit and plot."""
+    import json
+    import subprocess
+
+    rows = []
+    for objective in objectives:
+        for name in names:
+            cmd = [sys.executable, __file__, "--one", name, "--objectives", objective, "--paths", str(k)]
+            try:
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                print(f"{objective} {name}: did not finish in {timeout:.0f} s", flush=True)
+                rows.append({"instance": name, "objective": objective, "timeout_s": timeout})
+                continue
+            if done.returncode:
+                print(f"{objective} {name}: failed: {done.stderr.strip().splitlines()[-1:]}", flush=True)
+                continue
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+            rows.append(row)
+            print(f"{objective:15s} {name:12s} demands {row['demands']:7d} paths {row['paths']:8d} "
+                  f"({row['paths_per_demand']:.2f}/demand, max {row['paths_max']}) rounds {row['rounds']} "
+                  f"LPs {row['lps']} | paths {row['paths_s']:.2f} s build {row['build_s']:.2f} s "
+                  f"solve {row['solve_s']:.2f} s = {row['te_s']:.2f} s | peak {row['peak_mb']:.0f} MB", flush=True)
+    fits = {}
+    for objective in objectives:
+        done = [r for r in rows if r["objective"] == objective and "te_s" in r]
+        if len(done) >= 2:
+            x = np.log([r["demands"] for r in done])
+            fits[objective] = {"time": float(np.polyfit(x, np.log([r["te_s"] for r in done]), 1)[0]),
+                               "memory": float(np.polyfit(x, np.log([r["peak_mb"] for r in done]), 1)[0])}
+            print(f"{objective}: time ~ demands^{fits[objective]['time']:.2f}, "
+                  f"peak memory ~ demands^{fits[objective]['memory']:.2f}")
+    Path(out_json).write_text(json.dumps({"paths": str(k), "rows": rows, "fits": fits}, indent=1) + "\n")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4))
+    FigureCanvasAgg(fig)
+    for ax, key, label in ((fig.add_subplot(1, 2, 1), "te_s", "paths + build + solve (s)"),
+                           (fig.add_subplot(1, 2, 2), "peak_mb", "peak memory (MB)")):
+        for objective in objectives:
+            done = [r for r in rows if r["objective"] == objective and "te_s" in r]
+            if done:
+                slope = fits.get(objective, {}).get("time" if key == "te_s" else "memory")
+                ax.plot([r["demands"] for r in done], [r[key] for r in done], "o-",
+                        label=objective + (f" (slope {slope:.2f})" if slope is not None else ""))
+                for r in done:
+                    ax.annotate(r["instance"], (r["demands"], r[key]), fontsize=7)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("demands")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=7)
+        ax.grid(True, which="both", alpha=0.3)
+    fig.suptitle(f"TE engine scaling, --paths {k}, 2-core machine")
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=110)
+    print(f"wrote {out_json} and {out_png}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--instances", default=",".join(DEFAULT), help=f"comma-separated, from {','.join(ALL)}")
     p.add_argument("--objectives", default=",".join(OBJECTIVES))
-    p.add_argument("--paths", type=int, default=4, metavar="K")
+    p.add_argument("--paths", type=paths_arg, default="auto", metavar="auto|K")
     p.add_argument("--skip-cvxpy", action="store_true")
     p.add_argument("--skip-edge", action="store_true", help="skip the edge-formulation optimum (quality column)")
+    p.add_argument("--one", metavar="INSTANCE", help="solve INSTANCE with the first objective; print one JSON line")
+    p.add_argument("--scaling", action="store_true",
+                   help=f"time and peak memory against demands over {','.join(SCALING)} (or --instances), each in "
+                        "its own process; writes docs/te-scaling.json and docs/te-scaling.png")
+    p.add_argument("--timeout", type=float, default=1800.0, help="--scaling: seconds per instance (default 1800)")
     args = p.parse_args(argv)
+    if args.one:
+        one(args.one, args.objectives.split(",")[0], args.paths)
+        return 0
+    if args.scaling:
+        names = [n for n in args.instances.split(",") if n] if args.instances != ",".join(DEFAULT) else list(SCALING)
+        objectives = [o for o in args.objectives.split(",") if o] if args.objectives != ",".join(OBJECTIVES) else \
+            ["max-throughput", "min-mlu", "max-min"]
+        scaling(objectives, args.paths, names, ROOT / "docs" / "te-scaling.json", ROOT / "docs" / "te-scaling.png",
+                args.timeout)
+        return 0
     names = [n.strip().lower() for n in args.instances.split(",") if n.strip()]
     unknown = set(names) - set(ALL)
     if unknown:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields
 
-from te.engine import OBJECTIVES
+from te.engine import AUTO, OBJECTIVES, paths_arg
+from te.errors import InvalidInput
 
 ELEPHANT_MODES = ("off", "global-first-fit", "max-min")  # te_elephants (see controller.elephants)
 
@@ -35,8 +36,11 @@ class Settings:
     te_objective: str = field(default="max-min", metadata={
         "help": "TE objective for intents: max-min (exact weighted max-min with priorities), max-min-fast, "
                 "max-throughput, min-mlu"})
-    te_paths: int = field(default=4, metadata={
-        "help": "candidate paths (tunnels) per intent"})
+    te_paths: str = field(default="auto", metadata={
+        "help": "candidate paths (tunnels) per intent: auto (paths generated as the TE LPs need them, reaching "
+                "the optimum over all paths; max-min-fast then uses 4) or a number K (the K shortest paths)"})
+    te_max_paths: int = field(default=8, metadata={
+        "help": "with te_paths = auto: at most this many paths (tunnels) per intent"})
     te_headroom: float = field(default=0.1, metadata={
         "help": "fraction of every link's capacity the TE loop leaves unallocated (SWAN keeps 0.1)"})
     te_interval: float = field(default=30.0, metadata={
@@ -97,8 +101,14 @@ class Settings:
         if self.te_objective not in OBJECTIVES or self.te_objective == "ecmp":
             raise ValueError(f"[te] te_objective must be one of {', '.join(o for o in OBJECTIVES if o != 'ecmp')}, "
                              f"got {self.te_objective!r}")
-        if self.te_paths > self.te_wcmp_budget:
-            raise ValueError(f"[te] te_paths ({self.te_paths}) must not exceed te_wcmp_budget ({self.te_wcmp_budget}):"
+        try:
+            object.__setattr__(self, "te_paths", paths_arg(self.te_paths))
+        except InvalidInput:
+            raise ValueError(f"[te] te_paths must be auto or a whole number >= 1, got {self.te_paths!r}") from None
+        most = self.te_max_paths if self.te_paths == AUTO else self.te_paths
+        name = "te_max_paths" if self.te_paths == AUTO else "te_paths"
+        if most > self.te_wcmp_budget:
+            raise ValueError(f"[te] {name} ({most}) must not exceed te_wcmp_budget ({self.te_wcmp_budget}):"
                              " every path with traffic needs a bucket weight of at least 1")
         if self.te_elephants not in ELEPHANT_MODES:
             raise ValueError(f"[te] te_elephants must be one of {', '.join(ELEPHANT_MODES)}, got {self.te_elephants!r}")
@@ -108,7 +118,7 @@ class Settings:
             raise ValueError(f"[te] te_elephant_idle must be 1 to 65535 seconds, got {self.te_elephant_idle!r}")
         if not 0 <= self.te_headroom < 1:
             raise ValueError(f"[te] te_headroom must be >= 0 and < 1, got {self.te_headroom!r}")
-        for name in ("default_capacity_bps", "max_paths", "te_paths", "te_wcmp_budget", "te_meter_burst_ms"):
+        for name in ("default_capacity_bps", "max_paths", "te_max_paths", "te_wcmp_budget", "te_meter_burst_ms"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"[te] {name} must be > 0, got {getattr(self, name)!r}")
         for name in ("arp_settle_seconds", "arp_flood_interval", "reconcile_delay", "barrier_timeout",

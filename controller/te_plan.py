@@ -116,8 +116,8 @@ def te_graph(fabric, headroom: float, avoid=frozenset()) -> nx.DiGraph:
     return g
 
 
-def plan(fabric, intents, objective: str = "max-min", k: int = 4, headroom: float = 0.1,
-         avoid=frozenset(), fewest_paths_s: float = 0.0) -> Plan:
+def plan(fabric, intents, objective: str = "max-min", k="auto", headroom: float = 0.1,
+         avoid=frozenset(), fewest_paths_s: float = 0.0, max_paths: int | None = None) -> Plan:
     """Allocate every intent over the current network.
 
     Parameters
@@ -126,8 +126,8 @@ def plan(fabric, intents, objective: str = "max-min", k: int = 4, headroom: floa
     intents : sequence of controller.intents.Intent
     objective : str
         A :data:`te.OBJECTIVES` name.
-    k : int
-        Candidate paths per intent.
+    k : int or "auto"
+        Candidate paths per intent, or generated as the LPs need them (:mod:`te.colgen`).
     headroom : float
         Fraction of each link's capacity left free.
     avoid : set of int
@@ -135,6 +135,8 @@ def plan(fabric, intents, objective: str = "max-min", k: int = 4, headroom: floa
     fewest_paths_s : float
         If > 0, the allocation is routed over the fewest paths at the same rates (:func:`te.unsplit.fewest_paths`,
         with this time limit): a flow follows one path, so an intent with few flows cannot follow a split.
+    max_paths : int, optional
+        With ``k="auto"``: at most this many paths per intent.
 
     Returns
     -------
@@ -158,7 +160,7 @@ def plan(fabric, intents, objective: str = "max-min", k: int = 4, headroom: floa
     if routed:
         demands = [te.Demand(i.id, i.src, i.dst, i.rate_bps, i.weight, i.priority) for i, _, _ in routed]
         try:
-            solution = te.solve(g, demands, objective=objective, k=k)
+            solution = te.solve(g, demands, objective=objective, k=k, max_paths=max_paths if k == "auto" else None)
             if fewest_paths_s > 0:
                 solution = fewest_paths(solution, fewest_paths_s)
         except TEError as exc:

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from te import __version__
-from te.engine import OBJECTIVES, build, candidates_for
+from te.engine import AUTO, OBJECTIVES, build, candidates_for, generates_paths, paths_arg
 from te.errors import InvalidInput, SolverError, TEError
 from te.io import display_names, read_demands, read_topology
 from te.paths import PATH_METHODS
@@ -67,7 +67,11 @@ def _parser():
     p.add_argument("--demands", required=True, metavar="FILE",
                    help=".json list, Repetita .demands, or .txt: SNDlib demands or YATES traffic matrices")
     p.add_argument("--objective", required=True, choices=OBJECTIVES)
-    p.add_argument("--paths", type=int, default=4, metavar="K", help="candidate paths per demand (default 4)")
+    p.add_argument("--paths", type=_paths_flag, default=AUTO, metavar="auto|K",
+                   help="auto (default): paths generated as the LPs need them, reaching the optimum over all "
+                        "paths; K: the K shortest paths per demand (max-min-fast with auto uses 4)")
+    p.add_argument("--max-paths", type=int, metavar="N",
+                   help="with --paths auto: at most N paths per demand; the summary shows what the bound costs")
     p.add_argument("--path-method", choices=PATH_METHODS, default="ksp",
                    help="k shortest paths (default) or edge-disjoint paths")
     p.add_argument("--default-capacity", metavar="RATE",
@@ -88,6 +92,13 @@ def _parser():
                    help="progress on stderr one line per update (for logs); a terminal gets a live line anyway")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress")
     return p
+
+
+def _paths_flag(text):
+    try:
+        return paths_arg(text)
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_rate(flag, text):
@@ -139,6 +150,21 @@ def _table(rows):
             for row in rows]
 
 
+def _headline(sol):
+    """What the objective values: the max utilisation for min-mlu, else the total allocated (bit/s)."""
+    return sol.max_link_utilization if sol.objective == "min-mlu" else sol.total_allocated_bps
+
+
+def _bound_cost(sol):
+    """The bounded solution's headline against the unbounded one's, as a line of the summary."""
+    bounded, free = _headline(sol), sol.stats["unbounded"]
+    left = f" ({sol.stats['left_out']} improving paths left out)" if sol.stats.get("left_out") else ""
+    if sol.objective == "min-mlu":
+        return f"max utilisation {bounded:.6f} against {free:.6f} without the bound{left}"
+    loss = 100 * (free - bounded) / free if free > 0 else 0.0
+    return f"allocated {format_rate(bounded)} against {format_rate(free)} without the bound ({loss:.4f}% less){left}"
+
+
 def _summary(sol, times, names, written=()):
     requested = float(sol.requested_bps.sum())
     allocated = sol.total_allocated_bps
@@ -154,6 +180,12 @@ def _summary(sol, times, names, written=()):
         f"allocated        {format_rate(allocated)} of {format_rate(requested)} requested ({100 * share:.2f}%)",
         f"fully served     {int(np.sum(sol.allocated_bps >= sol.requested_bps * (1 - 1e-9)))} of {len(sol.demands)} demands",
     ]
+    if "rounds" in sol.stats:
+        lines.insert(2, f"generated paths  {sol.stats['rounds']} rounds, {sol.stats['lps_total']} LPs in all; "
+                        f"paths per demand with traffic: mean {sol.stats['paths_per_demand_mean']:.2f}, "
+                        f"max {sol.stats['paths_per_demand_max']}")
+    if "unbounded" in sol.stats:
+        lines.insert(3, f"--max-paths cost {_bound_cost(sol)}")
     if written:
         lines.append(f"written          {', '.join(written)}")
     lines.append("most loaded links:")
@@ -227,10 +259,14 @@ def _solve(args, default_capacity):
     cands = candidates_for(graph, demands, args.objective, k=args.paths, path_method=args.path_method)
     t1 = time.perf_counter()
     report("build")
-    model = build(cands, args.objective)
+    generate = generates_paths(args.objective, args.paths)
+    model = build(cands, args.objective, generate=generate, max_paths=args.max_paths)
     t2 = time.perf_counter()
     report("solve")
     sol = model.solve()
+    if generate and args.max_paths is not None:
+        report("solve without --max-paths (to show what the bound costs)")
+        sol.stats["unbounded"] = _headline(build(cands, args.objective, generate=True).solve())
     if args.fewest_paths > 0:
         report("fewest paths")
         sol = fewest_paths(sol, args.fewest_paths)
@@ -281,6 +317,11 @@ def _run(args) -> int:
             default_capacity = _positive_rate("--default-capacity", args.default_capacity)
         if args.matrix_index is not None and args.matrix_index < 0:
             raise InvalidInput(f"--matrix-index: must be >= 0, got {args.matrix_index}")
+        if args.max_paths is not None:
+            if args.paths != AUTO:
+                raise InvalidInput(f"--max-paths: only with --paths auto (got --paths {args.paths})")
+            if args.max_paths < 1:
+                raise InvalidInput(f"--max-paths: must be >= 1, got {args.max_paths}")
         if args.output and args.output != "-":
             _check_writable("--output", args.output)
         if args.plot:

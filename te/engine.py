@@ -21,7 +21,7 @@ from te.lp import LP_OBJECTIVES, build_model
 from te.paths import Candidates, candidate_paths, solution_from_rates
 from te.waterfill import build_waterfill
 
-__all__ = ["OBJECTIVES", "build", "candidates_for", "ecmp_candidates", "solve"]
+__all__ = ["AUTO", "OBJECTIVES", "build", "candidates_for", "ecmp_candidates", "generates_paths", "paths_arg", "solve"]
 
 OBJECTIVES = (*LP_OBJECTIVES, "max-min-fast", "ecmp")
 
@@ -38,12 +38,55 @@ def ecmp_candidates(graph, demands) -> Candidates:
     return Candidates.from_paths(graph, demands, [per_pair[d.src, d.dst] for d in demands])
 
 
+AUTO = "auto"
+"""``k`` for paths generated as the optimisation needs them (:mod:`te.colgen`)."""
+AUTO_FALLBACK_K = 4
+"""``k`` that ``max-min-fast`` uses when asked for ``auto`` (water-filling prices no paths)."""
+
+
+def paths_arg(value):
+    """``k`` from text or a number: ``"auto"`` or an integer >= 1.
+
+    Examples
+    --------
+    >>> paths_arg("auto"), paths_arg("4"), paths_arg(2)
+    ('auto', 4, 2)
+    >>> paths_arg("four")
+    Traceback (most recent call last):
+    ...
+    te.errors.InvalidInput: paths must be 'auto' or a whole number >= 1, got 'four'
+    """
+    if isinstance(value, str) and value.strip().lower() == AUTO:
+        return AUTO
+    try:
+        k = int(value)
+    except (TypeError, ValueError):
+        k = 0
+    if k < 1 or (isinstance(value, float) and value != k):
+        raise InvalidInput(f"paths must be 'auto' or a whole number >= 1, got {value!r}")
+    return k
+
+
+def generates_paths(objective, k) -> bool:
+    """Whether ``objective`` with ``k`` generates its paths (``k == "auto"`` and an LP objective)."""
+    return k == AUTO and objective in LP_OBJECTIVES
+
+
 def candidates_for(graph, demands, objective, k=4, path_method="ksp") -> Candidates:
-    """The candidate paths ``objective`` works on: equal-cost paths for ``ecmp``, else :func:`candidate_paths`."""
+    """The candidate paths ``objective`` starts from.
+
+    Equal-cost paths for ``ecmp``; for ``k="auto"`` and an LP objective, each demand's shortest
+    path (:func:`build` with ``generate=True`` adds the others); else :func:`candidate_paths`.
+    """
     _check_objective(objective)
     if objective == "ecmp":
         return ecmp_candidates(graph, demands)
-    return candidate_paths(graph, demands, k=k, method=path_method)
+    k = paths_arg(k)
+    if generates_paths(objective, k):
+        from te.colgen import shortest_candidates
+
+        return shortest_candidates(graph, demands)
+    return candidate_paths(graph, demands, k=AUTO_FALLBACK_K if k == AUTO else k, method=path_method)
 
 
 def demand_five_tuple(demand):
@@ -86,8 +129,11 @@ class EcmpModel:
         return solution_from_rates(cands, "ecmp", "heuristic", rates, float(rates.sum()), {"lps": 0, **self.size})
 
 
-def build(cands: Candidates, objective: str):
+def build(cands: Candidates, objective: str, generate: bool = False, max_paths: int | None = None):
     """Build the model of ``objective`` over ``cands``; call ``.solve()`` on the result.
+
+    With ``generate=True`` (an LP objective) the model adds paths to ``cands`` as its LPs need
+    them (:mod:`te.colgen`), at most ``max_paths`` per demand.
 
     Examples
     --------
@@ -100,6 +146,10 @@ def build(cands: Candidates, objective: str):
     array([4.])
     """
     _check_objective(objective)
+    if generate and objective in LP_OBJECTIVES:
+        from te.colgen import GeneratedModel, check_max_paths
+
+        return GeneratedModel(objective, cands, check_max_paths(max_paths))
     if objective == "max-min-fast":
         return build_waterfill(cands)
     if objective == "ecmp":
@@ -107,7 +157,7 @@ def build(cands: Candidates, objective: str):
     return build_model(cands, objective)
 
 
-def solve(graph, demands, objective="max-min", k=4, path_method="ksp"):
+def solve(graph, demands, objective="max-min", k=4, path_method="ksp", max_paths=None):
     """Route ``demands`` over ``graph`` with ``objective``.
 
     Parameters
@@ -116,8 +166,12 @@ def solve(graph, demands, objective="max-min", k=4, path_method="ksp"):
         Arcs with ``capacity`` (bit/s) and ``weight`` (see :func:`te.io.read_topology`).
     demands : sequence of Demand
     objective : {"max-throughput", "min-mlu", "max-min", "max-min-fast", "ecmp"}
-    k : int, default 4
-        Candidate paths per demand (ignored by ``ecmp``, which uses every equal-cost path).
+    k : int or "auto", default 4
+        Candidate paths per demand (ignored by ``ecmp``, which uses every equal-cost path), or
+        ``"auto"``: paths generated as the LP objectives need them, reaching the optimum over
+        all paths (:mod:`te.colgen`; ``max-min-fast`` then uses 4).
+    max_paths : int, optional
+        With ``k="auto"``: at most this many paths per demand.
     path_method : {"ksp", "disjoint"}
         See :func:`te.paths.candidate_paths`.
 
@@ -144,7 +198,7 @@ def solve(graph, demands, objective="max-min", k=4, path_method="ksp"):
     [2.0, 6.0]
     """
     cands = candidates_for(graph, demands, objective, k=k, path_method=path_method)
-    return build(cands, objective).solve()
+    return build(cands, objective, generate=generates_paths(objective, paths_arg(k)), max_paths=max_paths).solve()
 
 
 def _check_objective(objective):

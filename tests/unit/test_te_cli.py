@@ -110,11 +110,14 @@ def test_progress_flag_gives_lines_on_stderr_and_quiet_silences(square, capsys, 
     """1: ``--progress`` writes one line per update to stderr (for logs); ``-q`` nothing at all."""
     monkeypatch.setattr(te.cli, "PROGRESS_DELAY", 0.0)
     monkeypatch.setattr(te.cli, "PROGRESS_INTERVAL", 0.0)
-    assert main(square + ["--progress"]) == 0
+    assert main(square + ["--progress", "--paths", "4"]) == 0
     captured = capsys.readouterr()
     lines = captured.err.splitlines()
     assert any(l.startswith("te-solve: paths 0/2 (0%)") for l in lines), lines
     assert any(l.startswith("te-solve: solve") for l in lines)
+    assert main(square + ["--progress"]) == 0  # generated paths (the default) report their rounds
+    lines = capsys.readouterr().err.splitlines()
+    assert any("generating paths: round 1" in l for l in lines), lines
     assert "\r" not in captured.err and "objective" in captured.out
     assert main(square + ["--progress", "-q"]) == 0
     captured = capsys.readouterr()
@@ -239,10 +242,10 @@ def test_summary_columns_line_up_and_rates_round_up_to_the_unit(square, capsys):
 def test_json_leaves_out_zero_rate_paths_unless_asked(square, tmp_path, capsys):
     """9: only paths that carry traffic, unless ``--all-paths``."""
     out = tmp_path / "out.json"
-    assert main(square + ["--output", str(out)]) == 0
+    assert main(square + ["--output", str(out), "--paths", "4"]) == 0
     paths = [p for d in json.loads(out.read_text())["demands"] for p in d["paths"]]
     assert paths and all(p["rate_bps"] > 0 for p in paths)
-    assert main(square + ["--output", str(out), "--all-paths"]) == 0
+    assert main(square + ["--output", str(out), "--all-paths", "--paths", "4"]) == 0
     every = [p for d in json.loads(out.read_text())["demands"] for p in d["paths"]]
     assert len(every) > len(paths) and any(p["rate_bps"] == 0 for p in every)
 

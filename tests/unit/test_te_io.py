@@ -123,7 +123,10 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys):
     assert main(["--topology", str(topo), "--demands", str(demands), "--objective", "max-min"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("te-solve: error: ") and "unknown node 'x'" in err
-    assert main(["--topology", str(topo), "--demands", str(demands), "--objective", "max-min", "--paths", "0"]) == 2
+    with pytest.raises(SystemExit) as exit_:  # argparse's one-line usage error
+        main(["--topology", str(topo), "--demands", str(demands), "--objective", "max-min", "--paths", "0"])
+    assert exit_.value.code == 2
+    assert "paths must be 'auto' or a whole number >= 1, got '0'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["--topology", str(topo)])
     assert exc.value.code == 2
