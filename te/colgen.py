@@ -63,7 +63,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from te.errors import InvalidInput, NoPath, SolverError
 from te.lp import LP_OBJECTIVES, build_model, recording_prices
-from te.paths import Candidates, _Index
+from te.paths import Candidates, _Index, _ranges
 from te.progress import report
 
 __all__ = ["generate", "GeneratedModel", "check_max_paths", "shortest_candidates"]
@@ -95,7 +95,7 @@ def shortest_candidates(graph: nx.DiGraph, demands) -> Candidates:
 
 
 class _Pool:
-    """The paths of every demand (tuples of node ids), with the shortest-path machinery to add more."""
+    """The paths of every demand, kept flat (node ids, node counts, owners), and the machinery to add more."""
 
     def __init__(self, index: _Index, demands):
         self.index = index
@@ -107,8 +107,9 @@ class _Pool:
                     raise InvalidInput(f"demand {d.id}: unknown node {end!r}")
         self.src = np.array([ids[d.src] for d in demands], dtype=np.int64)
         self.dst = np.array([ids[d.dst] for d in demands], dtype=np.int64)
-        self.paths: list[list[tuple]] = [[] for _ in demands]
-        self.seen: list[set] = [set() for _ in demands]
+        self.chunks = []  # (node ids, node counts, owners) of the paths added together
+        self.count = np.zeros(len(demands), dtype=np.int64)  # paths per demand
+        self.seen = set()  # (demand, node ids as bytes) of every path
         # arcs are sorted by (tail name, head name), i.e. by (tail id, head id): CSR order
         n = len(index.nodes)
         self.indptr = np.zeros(n + 1, dtype=np.int32)
@@ -120,74 +121,88 @@ class _Pool:
         return sp.csr_matrix((weight, self.indices, self.indptr), shape=(n, n))
 
     def _shortest(self, weight, which):
-        """Shortest path (tuple of node ids, or None) of demands ``which`` under arc ``weight``."""
+        """Distance and shortest path of demands ``which`` under arc ``weight``.
+
+        Returns (distance per demand, node ids of the paths end to end, node count per path); an
+        unreachable destination has distance inf and a path of 0 nodes. All paths are walked back
+        from their destinations together, one predecessor step per round.
+        """
         sources, row = np.unique(self.src[which], return_inverse=True)
         dist, pred = dijkstra(self._matrix(weight), indices=sources, return_predecessors=True)
-        found, walked = {}, {}
-        for i, r in zip(which.tolist(), row.tolist()):
-            dst = int(self.dst[i])
-            key = (r, dst)
-            if key not in walked:
-                if not np.isfinite(dist[r, dst]):
-                    walked[key] = None
-                else:
-                    path, v = [dst], dst
-                    pr = pred[r]
-                    while pr[v] >= 0:
-                        v = int(pr[v])
-                        path.append(v)
-                    walked[key] = tuple(reversed(path))
-            found[i] = walked[key]
-        return found
+        dst = self.dst[which]
+        dist = dist[row, dst]
+        reach = np.isfinite(dist)
+        steps = [np.where(reach, dst, -1)]
+        cur = steps[0].copy()
+        live = reach & (cur != self.src[which])
+        while live.any():
+            cur[live] = pred[row[live], cur[live]]
+            steps.append(np.where(live, cur, -1))
+            live &= cur != self.src[which]
+        walk = np.stack(steps, axis=1)  # row per demand: destination, ..., source, then -1
+        lengths = (walk >= 0).sum(axis=1)
+        # each path from its source: reverse the valid prefix of its row
+        owner = np.repeat(np.arange(len(which)), lengths)
+        offset = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        nodes = walk[owner, np.repeat(lengths, lengths) - 1 - offset]
+        return dist, nodes, lengths
 
     def start(self):
         """One shortest path (by the topology's weights) per demand."""
-        with_rate = np.arange(len(self.demands))
-        for i, path in self._shortest(self.index.search_weight, with_rate).items():
-            if path is None:
-                d = self.demands[i]
-                raise NoPath(f"demand {d.id}: no path from {d.src!r} to {d.dst!r}")
-            self.add(i, path)
+        everyone = np.arange(len(self.demands))
+        dist, nodes, lengths = self._shortest(self.index.search_weight, everyone)
+        if not np.isfinite(dist).all():
+            d = self.demands[int(np.flatnonzero(~np.isfinite(dist))[0])]
+            raise NoPath(f"demand {d.id}: no path from {d.src!r} to {d.dst!r}")
+        self._add(everyone, nodes, lengths)
 
-    def add(self, i, path) -> bool:
-        if path in self.seen[i]:
-            return False
-        self.seen[i].add(path)
-        self.paths[i].append(path)
-        return True
+    def _add(self, owners, nodes, lengths) -> int:
+        """Add the paths (flat node ids) of demands ``owners`` that are new; returns how many were."""
+        ptr = np.concatenate([[0], np.cumsum(lengths)])
+        keep = np.zeros(len(owners), dtype=bool)
+        raw = nodes.astype(np.int32)
+        for j, i in enumerate(owners.tolist()):
+            key = (i, raw[ptr[j]:ptr[j + 1]].tobytes())
+            if key not in self.seen:
+                self.seen.add(key)
+                keep[j] = True
+        if keep.any():
+            mask = np.repeat(keep, lengths)
+            self.chunks.append((raw[mask], lengths[keep], owners[keep]))
+            np.add.at(self.count, owners[keep], 1)
+        return int(keep.sum())
 
     def price(self, arc_price, threshold, max_paths=None, rtol=_RTOL):
         """Add every demand's cheapest path under ``arc_price`` if it costs less than its threshold.
 
         Returns (paths added, improving paths left out by ``max_paths``).
         """
-        want = threshold > 0
-        if not want.any():
+        which = np.flatnonzero(threshold > 0)
+        if not len(which):
             return 0, 0
-        which = np.flatnonzero(want)
-        # a tiny cost per hop keeps the weights positive and prefers short paths among equals
+        # a tiny cost per hop keeps the weights positive and prefers short paths among equals; it makes
+        # a path's distance at most n * delta (1e-12 of the largest threshold) above its price
         delta = 1e-12 * float(threshold[which].max()) / max(len(self.index.nodes), 1)
-        found = self._shortest(arc_price + delta, which)
-        arc_id = self.index.arc_id
-        added = blocked = 0
-        for i, path in found.items():
-            if path is None:
-                continue
-            cost = float(arc_price[arc_id[list(path[:-1]), list(path[1:])]].sum())
-            if cost >= threshold[i] * (1 - rtol) or path in self.seen[i]:
-                continue
-            if max_paths is not None and len(self.paths[i]) >= max_paths:
-                blocked += 1
-                continue
-            added += self.add(i, path)
-        return added, blocked
+        dist, nodes, lengths = self._shortest(arc_price + delta, which)
+        better = dist < threshold[which] * (1 - rtol)
+        if max_paths is not None:
+            full = better & (self.count[which] >= max_paths)
+            better &= ~full
+        if not better.any():
+            return 0, int(full.sum()) if max_paths is not None else 0
+        nodes = nodes[np.repeat(better, lengths)]
+        added = self._add(which[better], nodes, lengths[better])
+        return added, int(full.sum()) if max_paths is not None else 0
 
     def candidates(self) -> Candidates:
-        counts = [len(p) for p in self.paths]
-        flat = [path for paths in self.paths for path in paths]
-        lengths = np.fromiter((len(p) for p in flat), dtype=np.int64, count=len(flat))
-        nodes = np.fromiter((n for p in flat for n in p), dtype=np.int32, count=int(lengths.sum()))
-        return self.index.candidates(self.demands, nodes, lengths, counts)
+        nodes = np.concatenate([c[0] for c in self.chunks]) if self.chunks else np.zeros(0, dtype=np.int32)
+        lengths = np.concatenate([c[1] for c in self.chunks]) if self.chunks else np.zeros(0, dtype=np.int64)
+        owners = np.concatenate([c[2] for c in self.chunks]) if self.chunks else np.zeros(0, dtype=np.int64)
+        order = np.argsort(owners, kind="stable")  # by demand, each demand's paths in the order they came
+        start = np.concatenate([[0], np.cumsum(lengths)])[:-1]
+        nodes = nodes[_ranges(start[order], lengths[order])]
+        self.chunks = [(nodes, lengths[order], owners[order])]
+        return self.index.candidates(self.demands, nodes, lengths[order], self.count)
 
     @classmethod
     def from_candidates(cls, cands: Candidates):
@@ -196,10 +211,8 @@ class _Pool:
         for (u, v), c in zip(cands.arcs, cands.capacity_bps.tolist()):
             graph.add_edge(u, v, capacity=c)
         pool = cls(_Index(graph), cands.demands)
-        ids = cands.paths.node_ids
         ptr = cands.paths.ptr
-        for p, i in enumerate(cands.path_demand.tolist()):
-            pool.add(i, tuple(ids[ptr[p]:ptr[p + 1]].tolist()))
+        pool._add(cands.path_demand, np.asarray(cands.paths.node_ids), np.diff(ptr))
         return pool
 
 
