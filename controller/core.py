@@ -550,7 +550,7 @@ class Core:
         start = time.perf_counter()
         te_plan = plan(self.fabric, self.intents.list(), self.settings.te_objective, self.settings.te_paths,
                        self.settings.te_headroom, avoid, self.settings.te_fewest_paths_seconds,
-                       self.settings.te_max_paths)
+                       self.settings.te_max_paths, self.settings.te_alpha)
         self.te_solve_seconds = time.perf_counter() - start
         self.solve_durations.observe(self.te_solve_seconds)
         self.counters["te_solves"] += 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields
 
+from te.alphafair import check_alpha
 from te.engine import AUTO, OBJECTIVES, paths_arg
 from te.errors import InvalidInput
 
@@ -35,7 +36,10 @@ class Settings:
         "help": "log packet-in and flow-mod counters this often (s); 0 to disable"})
     te_objective: str = field(default="max-min", metadata={
         "help": "TE objective for intents: max-min (exact weighted max-min with priorities), max-min-fast, "
-                "max-throughput, min-mlu"})
+                "max-throughput, min-mlu, alpha-fair (with te_alpha)"})
+    te_alpha: float = field(default=1.0, metadata={
+        "help": "te_objective = alpha-fair: 0 max throughput, 1 proportional fairness, 2 minimum potential delay, "
+                "large values near max-min"})
     te_paths: str = field(default="auto", metadata={
         "help": "candidate paths (tunnels) per intent: auto (paths generated as the TE LPs need them, reaching "
                 "the optimum over all paths; max-min-fast then uses 4) or a number K (the K shortest paths)"})
@@ -101,6 +105,10 @@ class Settings:
         if self.te_objective not in OBJECTIVES or self.te_objective == "ecmp":
             raise ValueError(f"[te] te_objective must be one of {', '.join(o for o in OBJECTIVES if o != 'ecmp')}, "
                              f"got {self.te_objective!r}")
+        try:
+            check_alpha(self.te_alpha)
+        except InvalidInput as exc:
+            raise ValueError(f"[te] te_alpha: {exc}") from None
         try:
             object.__setattr__(self, "te_paths", paths_arg(self.te_paths))
         except InvalidInput:

@@ -117,7 +117,7 @@ def te_graph(fabric, headroom: float, avoid=frozenset()) -> nx.DiGraph:
 
 
 def plan(fabric, intents, objective: str = "max-min", k="auto", headroom: float = 0.1,
-         avoid=frozenset(), fewest_paths_s: float = 0.0, max_paths: int | None = None) -> Plan:
+         avoid=frozenset(), fewest_paths_s: float = 0.0, max_paths: int | None = None, alpha: float = 1.0) -> Plan:
     """Allocate every intent over the current network.
 
     Parameters
@@ -137,6 +137,8 @@ def plan(fabric, intents, objective: str = "max-min", k="auto", headroom: float 
         with this time limit): a flow follows one path, so an intent with few flows cannot follow a split.
     max_paths : int, optional
         With ``k="auto"``: at most this many paths per intent.
+    alpha : float
+        ``objective="alpha-fair"`` only (:mod:`te.alphafair`).
 
     Returns
     -------
@@ -160,7 +162,8 @@ def plan(fabric, intents, objective: str = "max-min", k="auto", headroom: float 
     if routed:
         demands = [te.Demand(i.id, i.src, i.dst, i.rate_bps, i.weight, i.priority) for i, _, _ in routed]
         try:
-            solution = te.solve(g, demands, objective=objective, k=k, max_paths=max_paths if k == "auto" else None)
+            solution = te.solve(g, demands, objective=objective, k=k, max_paths=max_paths if k == "auto" else None,
+                                alpha=alpha)
             if fewest_paths_s > 0:
                 solution = fewest_paths(solution, fewest_paths_s)
         except TEError as exc:

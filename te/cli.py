@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from te import __version__
-from te.engine import AUTO, OBJECTIVES, build, candidates_for, generates_paths, paths_arg
+from te.engine import AUTO, DEFAULT_ALPHA, OBJECTIVES, build, candidates_for, generates_paths, paths_arg
 from te.errors import InvalidInput, SolverError, TEError
 from te.io import display_names, read_demands, read_topology
 from te.paths import PATH_METHODS
@@ -67,6 +67,9 @@ def _parser():
     p.add_argument("--demands", required=True, metavar="FILE",
                    help=".json list, Repetita .demands, or .txt: SNDlib demands or YATES traffic matrices")
     p.add_argument("--objective", required=True, choices=OBJECTIVES)
+    p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, metavar="A",
+                   help="alpha-fair only: 0 max throughput, 1 proportional fairness (default), 2 minimum potential "
+                        "delay, large alpha near max-min")
     p.add_argument("--paths", type=_paths_flag, default=AUTO, metavar="auto|K",
                    help="auto (default): paths generated as the LPs need them, reaching the optimum over all "
                         "paths; K: the K shortest paths per demand (max-min-fast with auto uses 4)")
@@ -260,7 +263,7 @@ def _solve(args, default_capacity):
     t1 = time.perf_counter()
     report("build")
     generate = generates_paths(args.objective, args.paths)
-    model = build(cands, args.objective, generate=generate, max_paths=args.max_paths)
+    model = build(cands, args.objective, generate=generate, max_paths=args.max_paths, alpha=args.alpha)
     t2 = time.perf_counter()
     report("solve")
     sol = model.solve()
@@ -317,6 +320,13 @@ def _run(args) -> int:
             default_capacity = _positive_rate("--default-capacity", args.default_capacity)
         if args.matrix_index is not None and args.matrix_index < 0:
             raise InvalidInput(f"--matrix-index: must be >= 0, got {args.matrix_index}")
+        if args.objective == "alpha-fair":
+            from te.alphafair import check_alpha
+
+            try:
+                check_alpha(args.alpha)
+            except InvalidInput as exc:
+                raise InvalidInput(f"--alpha: {exc}") from None
         if args.max_paths is not None:
             if args.paths != AUTO:
                 raise InvalidInput(f"--max-paths: only with --paths auto (got --paths {args.paths})")

@@ -23,7 +23,9 @@ from te.waterfill import build_waterfill
 
 __all__ = ["AUTO", "OBJECTIVES", "build", "candidates_for", "ecmp_candidates", "generates_paths", "paths_arg", "solve"]
 
-OBJECTIVES = (*LP_OBJECTIVES, "max-min-fast", "ecmp")
+OBJECTIVES = (*LP_OBJECTIVES, "max-min-fast", "alpha-fair", "ecmp")
+DEFAULT_ALPHA = 1.0
+"""``alpha`` of ``alpha-fair`` when none is given: proportional fairness."""
 
 
 def ecmp_candidates(graph, demands) -> Candidates:
@@ -41,7 +43,7 @@ def ecmp_candidates(graph, demands) -> Candidates:
 AUTO = "auto"
 """``k`` for paths generated as the optimisation needs them (:mod:`te.colgen`)."""
 AUTO_FALLBACK_K = 4
-"""``k`` that ``max-min-fast`` uses when asked for ``auto`` (water-filling prices no paths)."""
+"""``k`` that ``max-min-fast`` and ``alpha-fair`` use when asked for ``auto`` (they price no paths)."""
 
 
 def paths_arg(value):
@@ -129,11 +131,13 @@ class EcmpModel:
         return solution_from_rates(cands, "ecmp", "heuristic", rates, float(rates.sum()), {"lps": 0, **self.size})
 
 
-def build(cands: Candidates, objective: str, generate: bool = False, max_paths: int | None = None):
+def build(cands: Candidates, objective: str, generate: bool = False, max_paths: int | None = None,
+          alpha: float = DEFAULT_ALPHA):
     """Build the model of ``objective`` over ``cands``; call ``.solve()`` on the result.
 
     With ``generate=True`` (an LP objective) the model adds paths to ``cands`` as its LPs need
-    them (:mod:`te.colgen`), at most ``max_paths`` per demand.
+    them (:mod:`te.colgen`), at most ``max_paths`` per demand. ``alpha``: the fairness of
+    ``alpha-fair`` (:mod:`te.alphafair`; 0 max throughput, 1 proportional, large near max-min).
 
     Examples
     --------
@@ -154,10 +158,14 @@ def build(cands: Candidates, objective: str, generate: bool = False, max_paths: 
         return build_waterfill(cands)
     if objective == "ecmp":
         return EcmpModel(cands)
+    if objective == "alpha-fair":
+        from te.alphafair import build_alpha_fair
+
+        return build_alpha_fair(cands, alpha)
     return build_model(cands, objective)
 
 
-def solve(graph, demands, objective="max-min", k=4, path_method="ksp", max_paths=None):
+def solve(graph, demands, objective="max-min", k=4, path_method="ksp", max_paths=None, alpha=DEFAULT_ALPHA):
     """Route ``demands`` over ``graph`` with ``objective``.
 
     Parameters
@@ -165,11 +173,13 @@ def solve(graph, demands, objective="max-min", k=4, path_method="ksp", max_paths
     graph : networkx.DiGraph
         Arcs with ``capacity`` (bit/s) and ``weight`` (see :func:`te.io.read_topology`).
     demands : sequence of Demand
-    objective : {"max-throughput", "min-mlu", "max-min", "max-min-fast", "ecmp"}
+    objective : {"max-throughput", "min-mlu", "max-min", "max-min-fast", "alpha-fair", "ecmp"}
     k : int or "auto", default 4
         Candidate paths per demand (ignored by ``ecmp``, which uses every equal-cost path), or
         ``"auto"``: paths generated as the LP objectives need them, reaching the optimum over
-        all paths (:mod:`te.colgen`; ``max-min-fast`` then uses 4).
+        all paths (:mod:`te.colgen`; ``max-min-fast`` and ``alpha-fair`` then use 4).
+    alpha : float, default 1
+        ``alpha-fair`` only: maximise ``sum w_i x_i^(1-alpha) / (1-alpha)`` (``log`` at 1).
     max_paths : int, optional
         With ``k="auto"``: at most this many paths per demand.
     path_method : {"ksp", "disjoint"}
@@ -198,7 +208,8 @@ def solve(graph, demands, objective="max-min", k=4, path_method="ksp", max_paths
     [2.0, 6.0]
     """
     cands = candidates_for(graph, demands, objective, k=k, path_method=path_method)
-    return build(cands, objective, generate=generates_paths(objective, paths_arg(k)), max_paths=max_paths).solve()
+    return build(cands, objective, generate=generates_paths(objective, paths_arg(k)), max_paths=max_paths,
+                 alpha=alpha).solve()
 
 
 def _check_objective(objective):

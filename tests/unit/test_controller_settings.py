@@ -37,3 +37,20 @@ def test_te_options_are_validated():
     with pytest.raises(ValueError, match="te_paths"):
         Settings(te_paths=8, te_wcmp_budget=4)
     assert Settings(te_objective="max-min-fast", te_interval=0).te_interval == 0
+
+
+def test_te_paths_auto_by_default_and_its_bounds():
+    assert Settings().te_paths == "auto" and Settings(te_paths="3").te_paths == 3
+    with pytest.raises(ValueError, match="te_paths must be auto or a whole number"):
+        Settings(te_paths="many")
+    with pytest.raises(ValueError, match="te_max_paths"):
+        Settings(te_max_paths=80, te_wcmp_budget=64)
+    with pytest.raises(ValueError, match="te_max_paths"):
+        Settings(te_max_paths=0)
+
+
+def test_te_alpha_is_a_number_at_least_zero():
+    assert Settings(te_objective="alpha-fair", te_alpha=2.0).te_alpha == 2.0
+    for bad in (-1.0, float("nan"), float("inf"), "x", 6.0):
+        with pytest.raises(ValueError, match="te_alpha"):
+            Settings(te_alpha=bad)

@@ -300,3 +300,13 @@ def test_repetita_abilene_end_to_end(tmp_path):
     doc = json.loads(r.stdout)
     assert doc["max_link_utilization"] == pytest.approx(0.9, abs=0.05)
     assert re.search(r"\n +\d+_[A-Z]\w* -> \d+_[A-Z]\w* ", r.stderr), r.stderr  # 3_Seattle -> 4_Sunnyvale
+
+
+def test_alpha_fair_from_the_command_line(square, capsys):
+    """alpha-fair takes --alpha; outside [0, 4] it is one line naming alpha, exit 2, before any solving."""
+    args = [a if a != "max-throughput" else "alpha-fair" for a in square]
+    assert main(args + ["--alpha", "2"]) == 0
+    assert "alpha-fair (optimal)" in capsys.readouterr().out
+    assert main(args + ["--alpha", "6"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("te-solve: error: --alpha: alpha must be a finite number between 0 and 4") and err.count("\n") == 1
