@@ -163,10 +163,24 @@ def load_instance(name, tm_index=0):
     return graph, demands, f"Repetita {stem}.{tm_index:04d}", 1e6, "Mbit/s"
 
 
+def tie_broken_weights(graph):
+    """``search_weight`` on every arc: te/paths.py's rule for equal-cost paths, so that the k paths are te's.
+
+    te perturbs each weight by ``1e-9 * min weight / nodes * rank / arcs``, rank = 1.. in the
+    order of the arcs' (tail, head) names; among equal-cost paths the one on lower-named arcs
+    wins, whatever the search algorithm's internal order. Without it, networkx and te pick
+    different paths among ties (Cogentco, all weights 10: another path LP, 0.13% lower).
+    """
+    arcs = sorted(graph.edges)
+    eps = 1e-9 * min(graph[u][v]["weight"] for u, v in arcs) / max(graph.number_of_nodes(), 1)
+    for rank, (u, v) in enumerate(arcs, 1):
+        graph[u][v]["search_weight"] = graph[u][v]["weight"] + eps * rank / len(arcs)
+
+
 def k_shortest(graph, src, dst, k):
-    """The k shortest loopless paths by ``weight`` (Yen, networkx), as arc-index lists."""
+    """The k shortest loopless paths by ``search_weight`` (Yen, networkx), as node lists."""
     try:
-        return list(islice(nx.shortest_simple_paths(graph, src, dst, weight="weight"), k))
+        return list(islice(nx.shortest_simple_paths(graph, src, dst, weight="search_weight"), k))
     except nx.NetworkXNoPath:
         return []
 
@@ -182,6 +196,7 @@ def build_instance(name, k):
     arc_index = {a: i for i, a in enumerate(arcs)}
     capacity = np.array([graph[u][v]["capacity"] for u, v in arcs], dtype=float)
     paths, path_demand = [], []
+    tie_broken_weights(graph)
     for i, (_, src, dst, _) in enumerate(demands):
         for p in k_shortest(graph, src, dst, k) if src != dst else []:
             paths.append([arc_index[(u, v)] for u, v in zip(p[:-1], p[1:])])
@@ -218,7 +233,7 @@ def incidence(inst):
     return arc_path, dem_path
 
 
-def assess(inst, x, arc_path=None, dem_path=None):
+def assess(inst, x, arc_path=None, dem_path=None, rate=None):
     """Total rate and violations of path rates ``x`` (DeDe units).
 
     max_overload: max over arcs of (load - capacity) / capacity. excess: total rate served above
@@ -229,7 +244,7 @@ def assess(inst, x, arc_path=None, dem_path=None):
         arc_path, dem_path = incidence(inst)
     x = np.asarray(x, dtype=float)
     load, served = arc_path @ x, dem_path @ x
-    cap, req = inst["capacity"], inst["rate"]
+    cap, req = inst["capacity"], inst["rate"] if rate is None else rate
     over = np.maximum(load - cap, 0) / cap
     excess = np.maximum(served - req, 0)
     return {"total": float(x.sum()), "min_x": float(x.min(initial=0.0)),
@@ -250,11 +265,14 @@ def exact_path_lp(inst):
     x = cp.Variable(len(inst["paths"]), nonneg=True)
     problem = cp.Problem(cp.Maximize(cp.sum(x)), [arc_path @ x <= inst["capacity"] / scale,
                                                   dem_path @ x <= inst["rate"] / scale])
+    t1 = time.perf_counter()
     problem.solve(solver=cp.SCIPY, scipy_options={"method": "highs"})
     elapsed = time.perf_counter() - t0
     assert problem.status == "optimal", problem.status
+    other = elapsed - (t1 - t0) - problem.compilation_time  # HiGHS itself, and cvxpy unpacking the solution
     xv = np.maximum(x.value, 0) * scale
     return {"value": float(problem.value * scale), "s": elapsed, "status": problem.status,
+            "cvxpy_compile_s": problem.compilation_time, "solver_s": other,
             "check": assess(inst, xv, arc_path, dem_path)}
 
 
@@ -757,12 +775,13 @@ def worker(job_path):
                 raw, fixed = solver.path_values()
             else:
                 raw = solver.path_values()
-                fixed = scale_to_feasible(inst, raw, arc_path, dem_path)
+                fixed = scale_to_feasible(inst, raw, arc_path, dem_path)  # (api runs are cold: TM 0)
                 fix_s = time.perf_counter() - t
                 fix_obj = float(fixed.sum())
+            rate = inst["rate_next"] if phase.startswith("warm-up") else inst["rate"]  # the TM being solved
             row = {"iter": it, "phase": phase, "admm_s": admm_s, "fix_s": fix_s, "fix_obj": float(fix_obj),
-                   "raw": assess(inst, raw, arc_path, dem_path), "fixed": assess(inst, fixed, arc_path, dem_path),
-                   "wall_s": time.time() - job["started"]}
+                   "raw": assess(inst, raw, arc_path, dem_path, rate),
+                   "fixed": assess(inst, fixed, arc_path, dem_path, rate), "wall_s": time.time() - job["started"]}
             result["checkpoints"].append(row)
             save()
             return row
@@ -894,40 +913,66 @@ def fmt(value, spec, dash="-"):
     return dash if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
 
 
-def row_cells(inst, run):
+def row_cells(entry, run):
     final = run.get("final")
-    build = run.get("setup_s")  # everything before ADMM iteration 1, ray.init included
-    setup = run.get("ray_init_s")  # ray.init alone (example mode)
     sub = run.get("subproblems", {})
     it = final["iter"] if final else None
     solve = final["admm_s"] + final["fix_s"] if final else None
     status = run["status"]
     if run.get("warmup"):
         status += f" (warm-up {run['warmup']['iters']} it, {run['warmup']['admm_s']:.0f} s)"
-    return [inst["name"], f"{run['mode']}/{run['protocol']}", len(inst["rate"]), len(inst["paths"]),
+    return [entry["instance"], f"{run['mode']}/{run['protocol']}", entry["demands"], entry["paths"],
             f"{sub.get('resource', '-')}/{sub.get('demand', '-')}",
-            fmt(setup, ".1f"), fmt(build, ".1f"), fmt(it, "d"), fmt(solve, ".1f"),
+            fmt(run.get("ray_init_s"), ".1f"), fmt(run.get("setup_s"), ".1f"), fmt(it, "d"), fmt(solve, ".1f"),
             fmt(final["admm_s"] / it if final and it else None, ".3f"),
             fmt(final["fix_obj"] if final else None, ".6g"), fmt(run.get("quality"), ".4f"),
             fmt(final["raw"]["max_overload"] if final else None, ".2e"),
             fmt(final["raw"]["excess"] if final else None, ".2e"),
-            fmt(final["fixed"]["max_overload"] if final else None, ".1e"),
-            fmt(run.get("quality_at_10"), ".3f"), fmt(run.get("quality_at_100"), ".3f"),
-            fmt(run.get("iters_to_0.99"), "d"), status]
+            fmt(final["fixed"]["max_overload"] if final else None, ".1e"), status]
 
 
 HEADER = ("instance", "mode/protocol", "demands", "paths", "R/D sub", "ray s", "build s", "iters", "solve s",
-          "s/iter", "DeDe total", "DeDe/exact", "raw over", "raw excess", "fix over", "q@10", "q@100",
-          "it→99%", "status")
+          "s/iter", "DeDe total", "DeDe/exact", "raw over", "raw excess", "fix over", "status")
 
 
-def print_table(rows):
-    widths = [max(len(str(c)) for c in col) for col in zip(HEADER, *rows)]
+def convergence_cells(entry, run):
+    rows = [r for r in run["checkpoints"] if not r["phase"].startswith("warm-up")]
+    at = {r["iter"]: r["quality"] for r in rows}
+
+    def reach(target):
+        it, sec = run.get(f"iters_to_{target:g}"), run.get(f"s_to_{target:g}")
+        return "-" if it is None else f"{it} ({sec:.1f} s)"
+
+    return [entry["instance"], f"{run['mode']}/{run['protocol']}", fmt(at.get(1), ".3f"), fmt(at.get(10), ".3f"),
+            fmt(at.get(100), ".3f"), fmt(at.get(1000), ".4f"), reach(0.9), reach(0.99), reach(0.999),
+            f"{entry['exact']['s']:.2f}"]
+
+
+CONV_HEADER = ("instance", "mode/protocol", "q@1", "q@10", "q@100", "q@1000", "to 90%: it (s)", "to 99%: it (s)",
+               "to 99.9%: it (s)", "exact s")
+
+
+def print_table(header, rows):
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
     line = lambda cells: " | ".join(str(c).rjust(w) for c, w in zip(cells, widths))  # noqa: E731
-    print(line(HEADER))
+    print(line(header))
     print(line(["-" * w for w in widths]))
     for r in rows:
         print(line(r))
+
+
+def report(results):
+    """The two summary tables of a run (also ``--report FILE`` on a saved JSON)."""
+    runs = [(e, r) for e in results for r in e["runs"]]
+    print("\nDeDe total, DeDe/exact: the authors' fixed (feasible) allocation against the exact path LP; build s: "
+          "everything before ADMM iteration 1 (ray s: ray.init alone); solve s: the ADMM iterations and the final fix; "
+          "raw over: largest relative arc overload of the ADMM iterate itself; raw excess: its rate above the "
+          "requests over the total request; fix over: overload after the fix")
+    print_table(HEADER, [row_cells(e, r) for e, r in runs])
+    print("\nConvergence: q@N = DeDe/exact (fixed allocation) after N ADMM iterations; to X%: first checkpoint "
+          "(1, 2, 5, 10, 20, 50, 100, 200, 300, 500, 700, 1000, and the last iteration) at or above X% of the "
+          "exact optimum, with the ADMM + fix seconds to it; exact s: cvxpy + HiGHS on the same path LP")
+    print_table(CONV_HEADER, [convergence_cells(e, r) for e, r in runs])
 
 
 def main(argv=None):
@@ -936,7 +981,7 @@ def main(argv=None):
     p.add_argument("--instances", default=",".join(DEFAULT), help=f"comma-separated, from {','.join(ALL)}")
     p.add_argument("--modes", default="example,api", help="example (the authors' TE code), api (dd.Problem)")
     p.add_argument("--protocols", default="cold,warm", help="cold, warm (authors' warm-up protocol; example mode)")
-    p.add_argument("--api-instances", default="b4,abilene,geant2012",
+    p.add_argument("--api-instances", default="b4,abilene,geant2012,uninett2011",
                    help="instances the api mode is tried on (it compiles one cvxpy problem per constraint)")
     p.add_argument("--k", type=int, default=4, help="candidate paths per demand")
     p.add_argument("--num-cpus", type=int, default=2)
@@ -949,10 +994,21 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=600.0, help="hard limit per DeDe run, seconds")
     p.add_argument("--skip-edge", action="store_true", help="skip the edge-formulation optimum")
     p.add_argument("--json", default=str(ROOT / "docs" / "dede-results.json"), help="output ('' for none)")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the other instances and runs already in --json (replace only what this run redoes)")
+    p.add_argument("--report", metavar="JSON", help="only print the tables of a saved results file")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
         return worker(args.worker)
+    if args.report:
+        saved = json.loads(Path(args.report).read_text())
+        meta = saved["meta"]
+        print(f"{args.report}: run {meta['date']}, {meta['cpus']} CPUs, load average {meta['load_avg_start'][0]:.2f} "
+              f"at start, rho {meta['args']['rho']}, num_cpus {meta['args']['num_cpus']}, "
+              f"timeout {meta['args']['timeout']:.0f} s")
+        report(saved["instances"])
+        return 0
 
     import cvxpy
 
@@ -978,7 +1034,27 @@ def main(argv=None):
     print(f"cvxpy solvers: {', '.join(cvxpy.installed_solvers())}")
     tmpdir = tempfile.mkdtemp(prefix="dede_te_")
     print(f"worker logs: {tmpdir}")
-    results, table = [], []
+    results, saved_meta, saved = [], None, []
+    if args.merge and args.json and Path(args.json).exists():
+        old = json.loads(Path(args.json).read_text())
+        saved_meta, saved = old["meta"], old["instances"]
+
+    def write():
+        """Write the JSON (with --merge: the saved file with this run's (mode, protocol) runs replaced)."""
+        merged = [dict(e) for e in saved]
+        for entry in results:
+            old = next((e for e in merged if e["instance"] == entry["instance"]), None)
+            if old is None:
+                merged.append(entry)
+                continue
+            keys = {(r["mode"], r["protocol"]) for r in entry["runs"]}
+            runs = [r for r in old["runs"] if (r["mode"], r["protocol"]) not in keys] + entry["runs"]
+            old.update({k: v for k, v in entry.items() if k != "runs" and v is not None}, runs=runs)
+        head = meta if saved_meta is None else dict(saved_meta, merged=saved_meta.get("merged", []) + [meta])
+        if args.json:
+            Path(args.json).write_text(json.dumps({"meta": head, "instances": merged}, indent=1) + "\n")
+        return merged
+
     for name in names:
         inst = build_instance(name, args.k)
         exact = exact_path_lp(inst)
@@ -988,7 +1064,8 @@ def main(argv=None):
               f"{len(inst['paths'])} paths (k={args.k}; {inst['paths_s']:.1f} s), {inst['description']}; "
               f"rates in {inst['unit_name']}")
         print(f"exact path LP (cvxpy+HiGHS): {exact['value']:.8g} {inst['unit_name']} in {exact['s']:.2f} s "
-              f"(total request {inst['rate'].sum():.8g})" +
+              f"(cvxpy compile {exact['cvxpy_compile_s']:.2f} s, HiGHS {exact['solver_s']:.2f} s; "
+              f"total request {inst['rate'].sum():.8g})" +
               ("" if edge is None else f"; edge formulation {edge['value']:.8g} "
                f"(path/edge {exact['value'] / edge['value']:.6f}, {edge['s']:.2f} s)"), flush=True)
         entry = {"instance": name, "description": inst["description"], "unit": inst["unit_name"],
@@ -1011,17 +1088,12 @@ def main(argv=None):
                 if run["status"] == "error" and run.get("traceback"):
                     print("    " + run["traceback"].strip().splitlines()[-1])
                 entry["runs"].append(run)
-                table.append(row_cells(inst, run))
         results.append(entry)
-        if args.json:
-            Path(args.json).write_text(json.dumps({"meta": meta, "instances": results}, indent=1) + "\n")
-    print("\nDeDe total and DeDe/exact: the authors' fixed (feasible) allocation vs the exact path LP; "
-          "raw over/excess: violations of the ADMM iterate itself (relative); q@N: DeDe/exact after N iterations")
-    print_table(table)
+        write()
     meta["load_avg_end"] = os.getloadavg()
+    report(write())
     if args.json:
-        Path(args.json).write_text(json.dumps({"meta": meta, "instances": results}, indent=1) + "\n")
-        print(f"wrote {args.json}")
+        print(f"wrote {args.json}" + (" (merged)" if saved_meta is not None else ""))
     return 0
 
 
