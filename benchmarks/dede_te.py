@@ -752,6 +752,9 @@ def worker(job_path):
             result["build_s"] = t2 - t1
             result["setup_s"] = t2 - t0
         else:
+            if job.get("recursion_limit"):  # pickling dede 0.1.6's nested objective sums to the actors needs it
+                sys.setrecursionlimit(job["recursion_limit"])
+                result["recursion_limit"] = job["recursion_limit"]
             solver = ApiDeDe(inst, job["rho"], job["num_cpus"])
             result["phase"] = "dd.Problem"
             save()
@@ -854,6 +857,7 @@ def run_job(inst, mode, protocol, args, tmpdir):
     job = {"instance": inst, "mode": mode, "protocol": protocol, "rho": args.rho, "num_cpus": args.num_cpus,
            "max_iter": args.max_iter, "warmup_iter": args.warmup_iter, "warm_iter": args.warm_iter,
            "fix_steps": args.fix_steps, "out": str(out), "started": started,
+           "recursion_limit": args.api_recursion_limit,
            "budget_s": max(args.timeout - max(30.0, 0.1 * args.timeout), 0.5 * args.timeout)}
     job_path.write_bytes(pickle.dumps(job))
     env = dict(os.environ, RAY_DEDUP_LOGS="0", PYTHONUNBUFFERED="1")
@@ -983,6 +987,9 @@ def main(argv=None):
     p.add_argument("--protocols", default="cold,warm", help="cold, warm (authors' warm-up protocol; example mode)")
     p.add_argument("--api-instances", default="b4,abilene,geant2012,uninett2011",
                    help="instances the api mode is tried on (it compiles one cvxpy problem per constraint)")
+    p.add_argument("--api-recursion-limit", type=int, default=0, metavar="N",
+                   help="api mode: sys.setrecursionlimit(N) first (0: Python's default). dede 0.1.6 sums each "
+                        "group's objective term by term, and ray cannot pickle the deep sums of large groups")
     p.add_argument("--k", type=int, default=4, help="candidate paths per demand")
     p.add_argument("--num-cpus", type=int, default=2)
     p.add_argument("--rho", type=float, default=0.01,
