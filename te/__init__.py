@@ -11,6 +11,8 @@ Typical use::
 
 Objectives: ``max-throughput``, ``min-mlu``, ``max-min`` (exact, LP sequence), ``max-min-fast``
 (water-filling) and ``ecmp`` (hashing onto equal-cost paths). All return a :class:`Solution`.
+Demands may share in groups (:class:`Group`, ``solve(..., groups=...)``): hierarchical max-min,
+see :mod:`te.hierarchy`.
 """
 __version__ = "0.1.0"  # the same as setup.cfg's (tests/unit/test_te_cli.py checks)
 
@@ -22,6 +24,7 @@ _EXPORTS = {
     "InvalidInput": "te.errors", "NoPath": "te.errors", "SolverError": "te.errors", "TEError": "te.errors",
     "read_demands": "te.io", "read_topology": "te.io", "Demand": "te.model", "Solution": "te.model",
     "Candidates": "te.paths", "candidate_paths": "te.paths", "check_solution": "te.validate",
+    "Group": "te.hierarchy", "read_demand_file": "te.io",
 }
 
 
@@ -37,5 +40,6 @@ def __dir__():
     return sorted([*globals(), *_EXPORTS])
 
 
-__all__ = ["OBJECTIVES", "Candidates", "Demand", "InvalidInput", "NoPath", "Solution", "SolverError", "TEError",
-           "build", "candidate_paths", "candidates_for", "check_solution", "read_demands", "read_topology", "solve"]
+__all__ = ["OBJECTIVES", "Candidates", "Demand", "Group", "InvalidInput", "NoPath", "Solution", "SolverError", "TEError",
+           "build", "candidate_paths", "candidates_for", "check_solution", "read_demand_file", "read_demands",
+           "read_topology", "solve"]

@@ -21,7 +21,8 @@ from te.lp import LP_OBJECTIVES, build_model
 from te.paths import Candidates, candidate_paths, solution_from_rates
 from te.waterfill import build_waterfill
 
-__all__ = ["AUTO", "OBJECTIVES", "build", "candidates_for", "ecmp_candidates", "generates_paths", "paths_arg", "solve"]
+__all__ = ["AUTO", "OBJECTIVES", "build", "candidates_for", "ecmp_candidates", "generates_paths", "hierarchical",
+           "paths_arg", "solve"]
 
 OBJECTIVES = (*LP_OBJECTIVES, "max-min-fast", "alpha-fair", "ecmp")
 DEFAULT_ALPHA = 1.0
@@ -43,7 +44,8 @@ def ecmp_candidates(graph, demands) -> Candidates:
 AUTO = "auto"
 """``k`` for paths generated as the optimisation needs them (:mod:`te.colgen`)."""
 AUTO_FALLBACK_K = 4
-"""``k`` that ``max-min-fast`` and ``alpha-fair`` use when asked for ``auto`` (they price no paths)."""
+"""``k`` that ``max-min-fast``, ``alpha-fair`` and ``max-min`` with groups use when asked for ``auto`` (they price
+no paths)."""
 
 
 def paths_arg(value):
@@ -69,22 +71,40 @@ def paths_arg(value):
     return k
 
 
-def generates_paths(objective, k) -> bool:
-    """Whether ``objective`` with ``k`` generates its paths (``k == "auto"`` and an LP objective)."""
-    return k == AUTO and objective in LP_OBJECTIVES
+def hierarchical(objective, demands, groups=None) -> bool:
+    """Whether ``objective`` runs the hierarchical solver (:mod:`te.hierarchy`): ``max-min`` with groups
+    given, or with a demand naming a group.
+
+    Examples
+    --------
+    >>> from te.model import Demand
+    >>> hierarchical("max-min", [Demand("d", "a", "b", 1.0, group="g")]), hierarchical("max-min", [], {})
+    (True, False)
+    >>> hierarchical("max-throughput", [Demand("d", "a", "b", 1.0, group="g")])
+    False
+    """
+    return objective == "max-min" and (bool(groups) or any(d.group is not None for d in demands))
 
 
-def candidates_for(graph, demands, objective, k=4, path_method="ksp") -> Candidates:
+def generates_paths(objective, k, demands=(), groups=None) -> bool:
+    """Whether ``objective`` with ``k`` generates its paths (``k == "auto"`` and an LP objective, not
+    :func:`hierarchical` for these ``demands`` and ``groups``)."""
+    return k == AUTO and objective in LP_OBJECTIVES and not hierarchical(objective, demands, groups)
+
+
+def candidates_for(graph, demands, objective, k=4, path_method="ksp", groups=None) -> Candidates:
     """The candidate paths ``objective`` starts from.
 
     Equal-cost paths for ``ecmp``; for ``k="auto"`` and an LP objective, each demand's shortest
-    path (:func:`build` with ``generate=True`` adds the others); else :func:`candidate_paths`.
+    path (:func:`build` with ``generate=True`` adds the others), except for ``max-min`` with
+    groups (:func:`hierarchical`), which takes :data:`AUTO_FALLBACK_K` shortest paths; else
+    :func:`candidate_paths`.
     """
     _check_objective(objective)
     if objective == "ecmp":
         return ecmp_candidates(graph, demands)
     k = paths_arg(k)
-    if generates_paths(objective, k):
+    if generates_paths(objective, k, demands, groups):
         from te.colgen import shortest_candidates
 
         return shortest_candidates(graph, demands)
@@ -132,12 +152,19 @@ class EcmpModel:
 
 
 def build(cands: Candidates, objective: str, generate: bool = False, max_paths: int | None = None,
-          alpha: float = DEFAULT_ALPHA):
+          alpha: float = DEFAULT_ALPHA, groups=None):
     """Build the model of ``objective`` over ``cands``; call ``.solve()`` on the result.
 
     With ``generate=True`` (an LP objective) the model adds paths to ``cands`` as its LPs need
     them (:mod:`te.colgen`), at most ``max_paths`` per demand. ``alpha``: the fairness of
     ``alpha-fair`` (:mod:`te.alphafair`; 0 max throughput, 1 proportional, large near max-min).
+
+    ``groups`` (``{name: te.hierarchy.Group}``, or a list of them): the shares the demands name
+    (:attr:`te.model.Demand.group`). ``max-min`` with groups, or with a demand naming one, is
+    hierarchical weighted max-min (:mod:`te.hierarchy`) over ``cands`` as they are (it generates
+    no paths: ``generate`` is ignored). Every other objective keeps only the groups' caps, by
+    scaling each over-cap group's demands down after solving (:func:`te.hierarchy.apply_group_caps`).
+    A demand naming a group that ``groups`` lacks is an :class:`~te.errors.InvalidInput`.
 
     Examples
     --------
@@ -150,6 +177,19 @@ def build(cands: Candidates, objective: str, generate: bool = False, max_paths: 
     array([4.])
     """
     _check_objective(objective)
+    if groups is not None or any(d.group is not None for d in cands.demands):
+        from te.hierarchy import build_hierarchical, check_groups
+
+        checked = check_groups(groups, cands.demands)
+        if hierarchical(objective, cands.demands, checked):
+            return build_hierarchical(cands, checked)
+        if any(g.rate_cap_bps is not None for g in checked.values()):
+            return GroupCapped(_build(cands, objective, generate, max_paths, alpha), checked)
+    return _build(cands, objective, generate, max_paths, alpha)
+
+
+def _build(cands, objective, generate, max_paths, alpha):
+    """:func:`build` without groups."""
     if generate and objective in LP_OBJECTIVES:
         from te.colgen import GeneratedModel, check_max_paths
 
@@ -165,7 +205,30 @@ def build(cands: Candidates, objective: str, generate: bool = False, max_paths: 
     return build_model(cands, objective)
 
 
-def solve(graph, demands, objective="max-min", k=4, path_method="ksp", max_paths=None, alpha=DEFAULT_ALPHA):
+@dataclass(eq=False)
+class GroupCapped:
+    """Another objective's model whose solution is brought within the groups' caps
+    (:func:`te.hierarchy.apply_group_caps`)."""
+
+    model: object
+    groups: dict
+
+    @property
+    def cands(self):
+        return self.model.cands
+
+    @property
+    def size(self):
+        return self.model.size
+
+    def solve(self):
+        from te.hierarchy import apply_group_caps
+
+        return apply_group_caps(self.model.solve(), self.groups)
+
+
+def solve(graph, demands, objective="max-min", k=4, path_method="ksp", max_paths=None, alpha=DEFAULT_ALPHA,
+          groups=None):
     """Route ``demands`` over ``graph`` with ``objective``.
 
     Parameters
@@ -177,13 +240,19 @@ def solve(graph, demands, objective="max-min", k=4, path_method="ksp", max_paths
     k : int or "auto", default 4
         Candidate paths per demand (ignored by ``ecmp``, which uses every equal-cost path), or
         ``"auto"``: paths generated as the LP objectives need them, reaching the optimum over
-        all paths (:mod:`te.colgen`; ``max-min-fast`` and ``alpha-fair`` then use 4).
+        all paths (:mod:`te.colgen`; ``max-min-fast``, ``alpha-fair`` and ``max-min`` with groups
+        then use :data:`AUTO_FALLBACK_K` = 4 shortest paths).
     alpha : float, default 1
         ``alpha-fair`` only: maximise ``sum w_i x_i^(1-alpha) / (1-alpha)`` (``log`` at 1).
     max_paths : int, optional
         With ``k="auto"``: at most this many paths per demand.
     path_method : {"ksp", "disjoint"}
         See :func:`te.paths.candidate_paths`.
+    groups : dict of str to te.hierarchy.Group, or list of Group, optional
+        Shares the demands name (:attr:`te.model.Demand.group`). With ``max-min``: hierarchical
+        weighted max-min (groups share the network by weight, with caps and guaranteed floors;
+        then each group's demands share its part by their weights; :mod:`te.hierarchy`). Other
+        objectives only keep the caps, scaling over-cap groups down (see :func:`build`).
 
     Returns
     -------
@@ -206,10 +275,20 @@ def solve(graph, demands, objective="max-min", k=4, path_method="ksp", max_paths
     >>> sol = solve(g, [Demand("x", "a", "c", 10.0), Demand("y", "d", "c", 10.0, weight=3.0)])
     >>> sol.allocated_bps.round(9).tolist()
     [2.0, 6.0]
+
+    With groups: ``x`` alone in group ``a``, ``y`` and ``z`` in group ``b`` of weight 2 (capped at 4).
+
+    >>> from te.hierarchy import Group
+    >>> ds = [Demand("x", "a", "c", 10.0, group="a"), Demand("y", "d", "c", 10.0, group="b"),
+    ...       Demand("z", "d", "c", 10.0, weight=3.0, group="b")]
+    >>> sol = solve(g, ds, groups=[Group("a"), Group("b", weight=2.0, rate_cap_bps=4.0)])
+    >>> sol.allocated_bps.round(6).tolist()
+    [4.0, 1.0, 3.0]
     """
-    cands = candidates_for(graph, demands, objective, k=k, path_method=path_method)
-    return build(cands, objective, generate=generates_paths(objective, paths_arg(k)), max_paths=max_paths,
-                 alpha=alpha).solve()
+    demands = tuple(demands)
+    cands = candidates_for(graph, demands, objective, k=k, path_method=path_method, groups=groups)
+    return build(cands, objective, generate=generates_paths(objective, paths_arg(k), demands, groups),
+                 max_paths=max_paths, alpha=alpha, groups=groups).solve()
 
 
 def _check_objective(objective):

@@ -19,8 +19,11 @@ Parallel links between the same pair are merged into one arc whose capacity is t
 
 Demands come from:
 
-- ``.json``: a list of ``{"id"?, "src", "dst", "rate_bps", "weight"?, "priority"?}`` (or
-  ``{"demands": [...]}``); ``rate_bps`` in bit/s or with a unit (``"4G"``, :mod:`te.units`).
+- ``.json``: a list of ``{"id"?, "src", "dst", "rate_bps", "weight"?, "priority"?, "group"?}`` (or
+  ``{"demands": [...], "groups"?: [...]}``); ``rate_bps`` in bit/s or with a unit (``"4G"``,
+  :mod:`te.units`). ``groups`` lists the shares demands name in ``group``
+  (:class:`te.hierarchy.Group`): ``{"name", "weight"?, "rate_cap_bps"?, "guaranteed_bps"?}``, the
+  rates with units too; :func:`read_demand_file` returns them.
 - ``.demands``: Repetita (kbit/s).
 - ``.txt``: an SNDlib file with a ``DEMANDS`` section (a network file or a demand matrix;
   ``demand_value`` in the ``META`` unit, else Mbit/s), otherwise a YATES traffic-matrix file:
@@ -47,7 +50,7 @@ from te.errors import InvalidInput
 from te.model import Demand, capacity_error
 from te.units import parse_rate
 
-__all__ = ["read_topology", "read_demands", "check_reachable", "display_names"]
+__all__ = ["read_topology", "read_demands", "read_demand_file", "check_reachable", "display_names"]
 
 _KBPS = 1000.0
 
@@ -107,7 +110,7 @@ def read_topology(path, default_capacity_bps=None) -> nx.DiGraph:
 
 
 def read_demands(path, graph: nx.DiGraph, matrix_index: int | None = None) -> list[Demand]:
-    """Read a demand list and check it against ``graph``.
+    """Read a demand list and check it against ``graph`` (its groups too: :func:`read_demand_file` returns them).
 
     Parameters
     ----------
@@ -130,7 +133,8 @@ def read_demands(path, graph: nx.DiGraph, matrix_index: int | None = None) -> li
     ------
     te.errors.InvalidInput
         Malformed file, duplicate id, unknown node, ambiguous label, bad rate/weight/priority,
-        a matrix index out of range, or a demand whose destination is unreachable.
+        a matrix index out of range, a demand whose destination is unreachable, or a bad group
+        (see :func:`read_demand_file`).
 
     Examples
     --------
@@ -147,15 +151,52 @@ def read_demands(path, graph: nx.DiGraph, matrix_index: int | None = None) -> li
     ...
     te.errors.InvalidInput: ...d.json: demand d0: no path from 'b' to 'a'
     """
+    return read_demand_file(path, graph, matrix_index)[0]
+
+
+def read_demand_file(path, graph: nx.DiGraph, matrix_index: int | None = None):
+    """Read demands and the groups they share in (JSON ``{"demands": [...], "groups": [...]}``).
+
+    As :func:`read_demands`, plus the groups: ``{name: te.hierarchy.Group}`` in file order, empty
+    for a file without any (every format but JSON).
+
+    Returns
+    -------
+    (list of Demand, dict of str to te.hierarchy.Group)
+
+    Raises
+    ------
+    te.errors.InvalidInput
+        As :func:`read_demands`; and a group without a name, listed twice, with an unknown field,
+        a weight that is not a number > 0, a rate that is not one, a ``guaranteed_bps`` above its
+        ``rate_cap_bps``, or a demand naming a group the file does not define.
+
+    Examples
+    --------
+    >>> import json, tempfile, os
+    >>> g = nx.DiGraph([("a", "b", {"capacity": 1e9, "weight": 1.0})])
+    >>> f = os.path.join(tempfile.mkdtemp(), "d.json")
+    >>> _ = open(f, "w").write(json.dumps({"groups": [{"name": "web", "weight": 2, "rate_cap_bps": "5M"}],
+    ...                                    "demands": [{"src": "a", "dst": "b", "rate_bps": "8M", "group": "web"}]}))
+    >>> demands, groups = read_demand_file(f, g)
+    >>> demands[0].group, groups
+    ('web', {'web': Group(name='web', weight=2.0, rate_cap_bps=5000000.0, guaranteed_bps=None)})
+    >>> _ = open(f, "w").write(json.dumps({"groups": [{"name": "web", "ceil": "5M"}], "demands": []}))
+    >>> read_demand_file(f, g)
+    Traceback (most recent call last):
+    ...
+    te.errors.InvalidInput: ...d.json: group web: unknown field 'ceil' (known: guaranteed_bps, name, ...)
+    """
     path = Path(path)
     suffix = path.suffix.lower()
+    groups = {}
     resolve = _resolver(path, graph)
     if suffix == ".txt" and not _is_sndlib(path):
         demands = _read_yates_matrix(path, graph, 0 if matrix_index is None else matrix_index)
     elif matrix_index is not None:
         raise InvalidInput(f"matrix index {matrix_index} given, but {path.name} is not a traffic-matrix file")
     elif suffix == ".json":
-        demands = _read_json_demands(path, resolve)
+        demands, groups = _read_json_demands(path, resolve)
     elif suffix == ".demands":
         demands = _read_repetita_demands(path, resolve)
     elif suffix == ".txt":
@@ -174,7 +215,7 @@ def read_demands(path, graph: nx.DiGraph, matrix_index: int | None = None) -> li
         check_reachable(graph, demands)
     except InvalidInput as exc:
         raise InvalidInput(f"{path}: {exc}") from None
-    return demands
+    return demands, groups
 
 
 def display_names(graph: nx.DiGraph) -> dict:
@@ -754,13 +795,46 @@ def _read_sndlib_demands(path, resolve):
 
 # --------------------------------------------------------------------------- demands
 
-DEMAND_FIELDS = frozenset({"id", "src", "dst", "rate_bps", "weight", "priority"})
+DEMAND_FIELDS = frozenset({"id", "src", "dst", "rate_bps", "weight", "priority", "group"})
+GROUP_FIELDS = frozenset({"name", "weight", "rate_cap_bps", "guaranteed_bps"})
+
+
+def _read_json_groups(path, data):
+    """``{name: Group}`` from the ``groups`` list of a JSON demand file."""
+    from te.hierarchy import Group
+
+    if not isinstance(data, list):
+        raise InvalidInput(f"{path}: 'groups' must be a list of groups, got {type(data).__name__}")
+    groups = {}
+    for i, item in enumerate(data):
+        if not isinstance(item, dict):
+            raise InvalidInput(f"{path}: group #{i} is not an object")
+        name = item.get("name")
+        if not isinstance(name, str) or not name:
+            raise InvalidInput(f"{path}: group #{i}: 'name' must be a non-empty string, got {name!r}")
+        unknown = sorted(set(item) - GROUP_FIELDS)
+        if unknown:
+            raise InvalidInput(f"{path}: group {name}: unknown field {unknown[0]!r} "
+                               f"(known: {', '.join(sorted(GROUP_FIELDS))})")
+        if name in groups:
+            raise InvalidInput(f"{path}: group {name} is defined twice")
+        rates = {key: _rate(path, f"group {name}", item[key], key) if item[key] is not None else None
+                 for key in ("rate_cap_bps", "guaranteed_bps") if key in item}
+        try:
+            groups[name] = Group(name, item.get("weight", 1.0), **rates)
+        except InvalidInput as exc:
+            raise InvalidInput(f"{path}: {exc}") from None
+    return groups
 
 
 def _read_json_demands(path, resolve):
+    """``(demands, groups)`` of a JSON demand file."""
     data = _load_json(path)
-    if isinstance(data, dict) and "demands" in data:
-        data = data["demands"]
+    groups = {}
+    if isinstance(data, dict) and ("demands" in data or "groups" in data):
+        if "groups" in data:
+            groups = _read_json_groups(path, data["groups"])
+        data = data.get("demands")
     if not isinstance(data, list):
         raise InvalidInput(f"{path}: expected a JSON list of demands")
     demands = []
@@ -781,12 +855,18 @@ def _read_json_demands(path, resolve):
         rate, weight = _rate(path, f"demand {ident}", item["rate_bps"], "rate_bps"), item.get("weight", 1.0)
         if isinstance(weight, bool) or not isinstance(weight, (int, float)):
             raise InvalidInput(f"{path}: demand {ident}: weight is not a number: {weight!r}")
+        group = item.get("group")
+        if group is not None and (not isinstance(group, str) or not group):
+            raise InvalidInput(f"{path}: demand {ident}: group must be a group's name, got {group!r}")
+        if group is not None and group not in groups:
+            known = f"groups: {', '.join(groups)}" if groups else "the file defines no groups"
+            raise InvalidInput(f"{path}: demand {ident}: unknown group {group!r} ({known})")
         src, dst = resolve(item["src"], ident), resolve(item["dst"], ident)
         try:
-            demands.append(Demand(ident, src, dst, rate, weight, priority))
+            demands.append(Demand(ident, src, dst, rate, weight, priority, group))
         except InvalidInput as exc:
             raise InvalidInput(f"{path}: {exc}") from None
-    return demands
+    return demands, groups
 
 
 def _read_repetita_demands(path, resolve):

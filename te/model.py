@@ -60,6 +60,10 @@ class Demand:
         Share in weighted max-min fairness (finite, > 0).
     priority : int, default 0
         Strict priority class for ``max-min``: higher classes are served first.
+    group : str, optional
+        Name of the group (:class:`te.hierarchy.Group`) whose share the demand takes part in;
+        ``None`` (the default): the demand is a group of its own, with its own weight.
+        Not shown in the repr.
 
     Examples
     --------
@@ -73,6 +77,8 @@ class Demand:
     Traceback (most recent call last):
     ...
     te.errors.InvalidInput: demand d2: rate_bps 1e+308 is above 1e+15 bit/s, the largest rate ...
+    >>> Demand("d3", "a", "b", 1.0, group="web").group
+    'web'
     """
 
     id: str
@@ -81,6 +87,7 @@ class Demand:
     rate_bps: float
     weight: float = 1.0
     priority: int = 0
+    group: str | None = field(default=None, repr=False)
 
     def __post_init__(self):
         rate, weight = float(self.rate_bps), float(self.weight)
@@ -92,6 +99,8 @@ class Demand:
             raise InvalidInput(f"demand {self.id}: weight must be a finite number > 0, got {self.weight!r}")
         if self.src == self.dst:
             raise InvalidInput(f"demand {self.id}: source and destination are both {self.src!r}")
+        if self.group is not None and (not isinstance(self.group, str) or not self.group):
+            raise InvalidInput(f"demand {self.id}: group must be a non-empty name or None, got {self.group!r}")
         object.__setattr__(self, "rate_bps", rate)
         object.__setattr__(self, "weight", weight)
         object.__setattr__(self, "priority", int(self.priority))
