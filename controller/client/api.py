@@ -10,9 +10,10 @@ from urllib.parse import urlsplit
 import requests
 import urllib3.exceptions
 
-from controller.intents import INPUT_FIELDS, Intent, IntentError, parse_intent
+from controller.intents import BEST_EFFORT, INPUT_FIELDS, NAME_RE, Intent, IntentError, parse_intent
 
 from .errors import Refused, Unreachable, UsageError
+from .formatting import format_rate
 
 DEFAULT_CONTROLLER = "http://127.0.0.1:8080"
 API = "/te/v1"
@@ -21,15 +22,25 @@ API = "/te/v1"
 def request_body(intent: Intent) -> dict:
     """The ``IntentInput`` JSON that asks for ``intent`` (no id, no version).
 
+    Fields at their default (no name, no labels, class best-effort, no group, burst or dscp) are left
+    out: what a controller without them also reads, and what it takes for the same request.
+
     >>> request_body(parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6}, "x"))
     {'src': '10.0.0.1', 'dst': '10.0.0.2', 'rate_bps': 1000000.0, 'priority': 0, 'weight': 1.0, 'match': {}}
+    >>> request_body(parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6, "class": "guaranteed",
+    ...                            "dscp": 34}, "x"))  # doctest: +NORMALIZE_WHITESPACE
+    {'src': '10.0.0.1', 'dst': '10.0.0.2', 'rate_bps': 1000000.0, 'priority': 0, 'weight': 1.0, 'match': {},
+     'class': 'guaranteed', 'dscp': 34}
     """
     body = intent.as_dict()
     del body["id"], body["version"]
-    if body["name"] is None:
-        del body["name"]
+    for key in ("name", "group", "burst_bytes", "dscp"):
+        if body.get(key, 0) is None:
+            del body[key]
     if not body["labels"]:  # what a controller without labels also reads
         del body["labels"]
+    if body.get("class") == BEST_EFFORT:
+        del body["class"]
     return body
 
 
@@ -140,6 +151,40 @@ class Client:
             raise Refused(f"the controller answered POST {API}/apply with JSON that is not an apply result")
         return data
 
+    def groups(self) -> list:
+        """The ``groups`` of ``GET /groups``: a list of objects, each with a ``name``."""
+        data = self.call("GET", "/groups")
+        groups = data.get("groups") if isinstance(data, dict) else None
+        if not isinstance(groups, list) or not all(isinstance(g, dict) and isinstance(g.get("name"), str)
+                                                   for g in groups):
+            raise Refused(f"the controller answered GET {API}/groups with JSON that is not a list of groups")
+        return groups
+
+    def group(self, name: str) -> dict:
+        return _object(self.call("GET", f"/groups/{group_path(name)}"), "GET", f"/groups/{name}")
+
+    def create_group(self, body: dict) -> dict:
+        return _object(self.call("POST", "/groups", body), "POST", "/groups")
+
+    def replace_group(self, name: str, body: dict, version: int | None = None) -> dict:
+        """``PUT /groups/NAME``; with ``version`` (as read), refused (412) if the group changed since."""
+        headers = {"If-Match": f'"{version}"'} if version is not None else None
+        return _object(self.call("PUT", f"/groups/{group_path(name)}", body, headers), "PUT", f"/groups/{name}")
+
+    def delete_group(self, name: str, version: int | None = None) -> None:
+        headers = {"If-Match": f'"{version}"'} if version is not None else None
+        self.call("DELETE", f"/groups/{group_path(name)}", headers=headers)
+
+    def classes(self) -> dict:
+        """``GET /classes``: an object whose ``classes`` and ``groups`` (if any) are lists of objects."""
+        data = _object(self.call("GET", "/classes"), "GET", "/classes")
+        for key in ("classes", "groups"):
+            items = data.get(key, [])
+            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                raise Refused(f"the controller answered GET {API}/classes with JSON whose {key} is not a list of "
+                              "objects")
+        return data
+
     def allocations(self) -> dict:
         """``GET /allocations``: an object whose ``allocations`` (if any) is a list of objects."""
         data = _object(self.call("GET", "/allocations"), "GET", "/allocations")
@@ -155,6 +200,21 @@ class Client:
             return {s["dpid"]: s["name"] for s in switches if s.get("name")}
         except (Refused, AttributeError, KeyError, TypeError):  # refused, or not the API's Topology
             return {}
+
+
+def group_path(name: str) -> str:
+    """``name`` as a path segment; a name no group can have is refused before it goes into a URL.
+
+    >>> group_path("video-1")
+    'video-1'
+    >>> group_path("../intents")
+    Traceback (most recent call last):
+    ...
+    controller.client.errors.UsageError: not a group name: '../intents' (1-64 letters, digits, '.', '_' or '-')
+    """
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        raise UsageError(f"not a group name: {name!r} (1-64 letters, digits, '.', '_' or '-')")
+    return name
 
 
 def _object(data, method: str, path: str) -> dict:
@@ -179,6 +239,9 @@ def _error_text(method, path, status, data) -> str:
         text = data["error"]
         if data.get("field"):
             text += f" (field {data['field']})"
+        fits = data.get("largest_fitting_bps")
+        if isinstance(fits, (int, float)) and not isinstance(fits, bool):  # an admission refusal (409)
+            text += f"; largest rate that fits: {format_rate(fits)}"
         return f"the controller refused {method} {API}{path} ({status}): {text}"
     if status == 404 and path == "/intents":
         return f"the controller has no intent API ({method} {API}{path} answered 404)"

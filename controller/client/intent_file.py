@@ -9,10 +9,23 @@ is an error (not "the last one wins") and, as in YAML 1.2, only ``true``/``false
 dates stay strings, so ``name: no`` is the name ``"no"``. ``match.ip_proto`` may be ``tcp``, ``udp``,
 ``icmp`` or a number, as with ``te-intent add --proto``.
 
-A document is a list of intents or ``{intents: [...], owner: NAME}``: ``owner`` is who manages the
-file's intents (``te-intent apply`` sends it; documents that name one must agree). Each intent may carry
-``labels`` (a map of strings) and ``version``, the version of the live intent it was based on (as
-``te-intent get -o yaml`` writes it), which the controller checks.
+A document is a list of intents or ``{intents: [...], groups: [...], owner: NAME}`` (either list may be
+left out): ``owner`` is who manages the file's intents (``te-intent apply`` sends it; documents that
+name one must agree). Each intent may carry ``labels`` (a map of strings) and ``version``, the version
+of the live intent it was based on (as ``te-intent get -o yaml`` writes it), which the controller checks.
+The service-class fields are validated as the controller validates them: ``class`` (``best-effort``
+or ``guaranteed``), ``group`` (a group's name), ``burst_bytes`` (a number of bytes, or a size like
+``64K``, ``64KiB`` or ``1.5M``: SI prefixes, ``Ki``/``Mi`` powers of 1024) and ``dscp`` (0-63 or a
+name: ``EF``, ``AF11`` to ``AF43``, ``CS0`` to ``CS7``).
+
+``groups`` are ``GroupInput`` objects of the API: ``name``, and optionally ``weight``, ``rate_cap_bps``
+and ``guaranteed_bps`` (rates may be written like ``5M``), and the ``version`` of the live group they
+were based on. Group names are unique across all documents too::
+
+    groups:
+      - {name: video, weight: 3, rate_cap_bps: 50M}
+    intents:
+      - {name: cam1, src: 10.0.0.1, dst: 10.0.0.5, rate_bps: 8M, class: guaranteed, group: video, dscp: AF41}
 """
 from __future__ import annotations
 
@@ -25,10 +38,10 @@ from dataclasses import dataclass
 
 import yaml
 
-from controller.intents import IntentError, parse_intent, parse_label_value
+from controller.intents import IntentError, parse_group, parse_intent, parse_label_value
 
 from .errors import UsageError
-from .formatting import parse_proto, parse_rate
+from .formatting import parse_bytes, parse_dscp, parse_proto, parse_rate
 
 SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
@@ -38,7 +51,12 @@ _KINDS = {"int": "integer", "float": "number", "bool": "boolean", "timestamp": "
 # What each field holds, for refusing a collection there before the API validation prints all of it.
 _SCALARS = {"src": "an IPv4 address string", "dst": "an IPv4 address string", "rate_bps": "a number or a rate like 4M",
             "priority": "an integer", "weight": "a number", "name": "a string",
-            "match.ip_proto": "tcp, udp, icmp or a number", "match.tp_src": "an integer", "match.tp_dst": "an integer"}
+            "match.ip_proto": "tcp, udp, icmp or a number", "match.tp_src": "an integer", "match.tp_dst": "an integer",
+            "class": "best-effort or guaranteed", "group": "a group name",
+            "burst_bytes": "a number of bytes or a size like 64K", "dscp": "0-63 or a name like EF or AF41"}
+_GROUP_SCALARS = {"name": "a string", "weight": "a number", "rate_cap_bps": "a number or a rate like 5M",
+                  "guaranteed_bps": "a number or a rate like 5M"}
+_DOCUMENT_KEYS = {"intents", "groups", "owner"}
 _SHORT = reprlib.Repr()  # a bounded repr: YAML aliases can make a few bytes of file a huge nested list
 _SHORT.maxlevel, _SHORT.maxstring = 2, 40
 _SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxset = _SHORT.maxfrozenset = _SHORT.maxdict = 4
@@ -145,11 +163,14 @@ def load_documents(text: str, label: str) -> list:
 
 @dataclass(frozen=True)
 class IntentFile:
-    """What an intent source asks for: the intents, the versions they were based on, and the owner."""
+    """What an intent source asks for: the intents, the versions they were based on, the owner, and the
+    groups (with the versions they were based on)."""
 
     intents: tuple  # of Intent
     versions: tuple  # per intent: the ``version:`` it gave, or None
     owner: str | None = None  # from the documents' ``owner:``; None when none names one
+    groups: tuple = ()  # of IntentGroup, from the documents' ``groups:``
+    group_versions: tuple = ()  # per group: the ``version:`` it gave, or None
 
 
 def read_intent_file(source: str) -> list:
@@ -167,20 +188,25 @@ def read_apply_file(source: str) -> IntentFile:
     """
     intents: list = []
     versions: list = []
+    groups: list = []
+    group_versions: list = []
     seen: dict = {}
+    seen_groups: dict = {}
     owner = owner_where = None
     for label, data in _sources(source):
         documents = load_documents(_decode(data, label), label)
         for n, document in enumerate(documents, 1):
             where = label if len(documents) == 1 else f"{label} (document {n})"
-            found, found_versions, found_owner = parse_intent_document(document, where, seen)
-            intents += found
-            versions += found_versions
-            if found_owner is not None and owner is not None and found_owner != owner:
-                raise UsageError(f"{where}: owner {found_owner!r} differs from the owner {owner!r} of {owner_where}")
-            if found_owner is not None and owner is None:
-                owner, owner_where = found_owner, where
-    return IntentFile(tuple(intents), tuple(versions), owner)
+            found = parse_document(document, where, seen, seen_groups)
+            intents += found.intents
+            versions += found.versions
+            groups += found.groups
+            group_versions += found.group_versions
+            if found.owner is not None and owner is not None and found.owner != owner:
+                raise UsageError(f"{where}: owner {found.owner!r} differs from the owner {owner!r} of {owner_where}")
+            if found.owner is not None and owner is None:
+                owner, owner_where = found.owner, where
+    return IntentFile(tuple(intents), tuple(versions), owner, tuple(groups), tuple(group_versions))
 
 
 def _sources(source: str) -> list:
@@ -274,19 +300,41 @@ def parse_intent_document(data, source: str = "the file", seen: dict | None = No
     ...
     controller.client.errors.UsageError: the file: owner must be 1-128 letters, digits, '.', '_', ':', '@', '/', '+' or '-', not 'two words'
     """
+    found = parse_document(data, source, seen)
+    return list(found.intents), list(found.versions), found.owner
+
+
+def parse_document(data, source: str = "the file", seen: dict | None = None,
+                   seen_groups: dict | None = None) -> IntentFile:
+    """One decoded document as an :class:`IntentFile`: a list of intents or ``{intents, groups, owner}``.
+
+    ``seen_groups``, like ``seen`` for intents, maps the group names already taken to ``(source, number)``.
+
+    Examples
+    --------
+    >>> found = parse_document({"groups": [{"name": "video", "rate_cap_bps": "5M", "version": 2}], "intents": [
+    ...     {"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": "4M", "class": "guaranteed",
+    ...      "group": "video", "burst_bytes": "64K", "dscp": "af41"}]})
+    >>> found.groups, found.group_versions
+    ((IntentGroup(name='video', weight=1.0, rate_cap_bps=5000000.0, guaranteed_bps=None, version=1),), (2,))
+    >>> [(i.service_class, i.group, i.burst_bytes, i.dscp) for i in found.intents]
+    [('guaranteed', 'video', 64000, 34)]
+    """
     owner = None
-    if isinstance(data, dict) and "intents" in data and set(data) <= {"intents", "owner"}:
+    groups, group_versions = [], []
+    if isinstance(data, dict) and data and set(data) <= _DOCUMENT_KEYS and ("intents" in data or "groups" in data):
         owner = data.get("owner")
         if owner is not None:
             try:
                 parse_label_value(owner, "owner")
             except IntentError as exc:
                 raise UsageError(f"{source}: {exc}") from None
-        data = data["intents"]
+        groups, group_versions = _parse_groups(data.get("groups"), source, {} if seen_groups is None else seen_groups)
+        data = data.get("intents")
     if data is None:
         data = []  # an empty file asks for no intents
     if not isinstance(data, list):
-        raise UsageError(f"{source}: expected a list of intents or {{intents: [...], owner: NAME}}, "
+        raise UsageError(f"{source}: expected a list of intents or {{intents: [...], groups: [...], owner: NAME}}, "
                          f"not {type(data).__name__}")
     seen = {} if seen is None else seen
     intents, versions = [], []
@@ -299,7 +347,73 @@ def parse_intent_document(data, source: str = "the file", seen: dict | None = No
         seen[intent.name] = (source, n)
         intents.append(intent)
         versions.append(version)
-    return intents, versions, owner
+    return IntentFile(tuple(intents), tuple(versions), owner, tuple(groups), tuple(group_versions))
+
+
+def _parse_groups(data, source: str, seen: dict) -> tuple:
+    """``(groups, versions)`` of a document's ``groups:`` list, each validated as the controller does.
+
+    >>> _parse_groups([{"name": "a", "weight": 2}, {"name": "a"}], "x", {})
+    Traceback (most recent call last):
+    ...
+    controller.client.errors.UsageError: x: group #2 (a): name 'a' is already used by group #1
+    """
+    if data is None:
+        return [], []
+    if not isinstance(data, list):
+        raise UsageError(f"{source}: groups must be a list of groups ({{name, weight, rate_cap_bps, guaranteed_bps}}), "
+                         f"not the {type(data).__name__} {_SHORT.repr(data)}")
+    groups, versions = [], []
+    for n, body in enumerate(data, 1):
+        where = f"{source}: group #{n}"
+        version = None
+        if isinstance(body, dict):
+            if isinstance(body.get("name"), str):
+                where += f" ({body['name']})"
+            body, version = _prepare_group(body, where)
+        try:
+            group = parse_group(body)
+        except IntentError as exc:
+            raise UsageError(f"{where}: {exc}") from None
+        if group.name in seen:
+            other, m = seen[group.name]
+            raise UsageError(f"{where}: name {group.name!r} is already used by group #{m}"
+                             + ("" if other == source else f" of {other}"))
+        seen[group.name] = (source, n)
+        groups.append(group)
+        versions.append(version)
+    return groups, versions
+
+
+def _prepare_group(body: dict, where: str) -> tuple:
+    """``(body, version)``: a group with its rates read (``rate_cap_bps: 5M``) and its ``version:`` taken out.
+
+    >>> _prepare_group({"name": "v", "rate_cap_bps": "5M", "guaranteed_bps": "1.5M", "version": 3}, "x")
+    ({'name': 'v', 'rate_cap_bps': 5000000.0, 'guaranteed_bps': 1500000.0}, 3)
+    """
+    _refuse_non_string_keys(body, where)
+    for field, value in body.items():
+        if field in _GROUP_SCALARS and isinstance(value, (list, tuple, dict, set, frozenset)):
+            raise UsageError(f"{where}: {field} must be {_GROUP_SCALARS[field]}, "
+                             f"not the {type(value).__name__} {_SHORT.repr(value)}")
+    name = body.get("name")
+    if name is not None and not isinstance(name, str):
+        raise UsageError(f'{where}: name must be a string, not the {type(name).__name__} {_SHORT.repr(name)} '
+                         f'(quote it: name: "...")')
+    body = dict(body)
+    version = None
+    if "version" in body:
+        version = body.pop("version")
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise UsageError(f"{where}: version must be the version (an integer, at least 1) of the live group it "
+                             f"was based on, not {_SHORT.repr(version)}")
+    for key in ("rate_cap_bps", "guaranteed_bps"):
+        if isinstance(body.get(key), str):
+            try:
+                body[key] = parse_rate(body[key])
+            except ValueError as exc:
+                raise UsageError(f"{where}: {key}: {exc}") from None
+    return body, version
 
 
 def _parse_one(body, n: int, source: str):
@@ -327,13 +441,16 @@ def _parse_one(body, n: int, source: str):
 
 
 def _prepare(body: dict, where: str) -> dict:
-    """``body`` with what files may spell differently from the API: ``rate_bps: 4M``, ``ip_proto: tcp``.
+    """``body`` with what files may spell differently from the API: ``rate_bps: 4M``, ``ip_proto: tcp``,
+    ``burst_bytes: 64K``, ``dscp: EF``.
 
     Also refuses what the API validation would report badly: field names that are not strings, and a
     name that YAML read as something else (``name: 012`` is the integer 10).
 
     >>> _prepare({"rate_bps": "4M", "match": {"ip_proto": "udp", "tp_dst": 53}}, "x")
     {'rate_bps': 4000000.0, 'match': {'ip_proto': 17, 'tp_dst': 53}}
+    >>> _prepare({"burst_bytes": "1.5K", "dscp": "ef"}, "x")
+    {'burst_bytes': 1500, 'dscp': 46}
     """
     _refuse_non_string_keys(body, where)
     _refuse_collections(body, where)
@@ -347,6 +464,12 @@ def _prepare(body: dict, where: str) -> dict:
             body["rate_bps"] = parse_rate(body["rate_bps"])
         except ValueError as exc:
             raise UsageError(f"{where}: rate_bps: {exc}") from None
+    for key, parse in (("burst_bytes", parse_bytes), ("dscp", parse_dscp)):
+        if isinstance(body.get(key), str):
+            try:
+                body[key] = parse(body[key])
+            except ValueError as exc:
+                raise UsageError(f"{where}: {key}: {exc}") from None
     match = body.get("match")
     if isinstance(match, dict):
         _refuse_non_string_keys(match, f"{where}: match")

@@ -24,8 +24,9 @@ KNOWN_HOSTS = {f"10.0.0.{n}" for n in range(1, 13)}
 
 
 class ApiDouble(BaseHTTPRequestHandler):
-    """The intent API of controller/openapi.yaml: intents and apply by the real dispatcher over an
-    IntentRegistry; allocations all pending, an empty topology.
+    """The intent API of controller/openapi.yaml: intents, groups and apply by the real dispatcher over an
+    IntentRegistry; allocations all pending (unless ``registry.views`` says otherwise for an intent id),
+    classes and groups summed from them, an empty topology.
 
     Like the controller with a ``rest_token``, it refuses writes without ``registry.token`` (when set).
     """
@@ -36,10 +37,8 @@ class ApiDouble(BaseHTTPRequestHandler):
     def do_GET(self):
         parts = self._parts()
         if parts == ["allocations"]:
-            return self._json(200, {"allocations": [
-                {"intent_id": i.id, "name": i.name, "version": i.version, "state": "pending",
-                 "requested_bps": i.rate_bps, "allocated_bps": 0.0, "paths": []} for i in self.registry.list()],
-                "solve": {"objective": "max-min", "status": "none", "solve_seconds": 0.0}})
+            return self._json(200, {"allocations": self._allocations(),
+                                    "solve": {"objective": "max-min", "status": "none", "solve_seconds": 0.0}})
         if parts == ["topology"]:
             return self._json(200, {"switches": [], "links": [], "hosts": []})
         self._dispatch()
@@ -64,8 +63,34 @@ class ApiDouble(BaseHTTPRequestHandler):
 
     def _dispatch(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if body:
+            self.registry.bodies.append((self.command, self.path, json.loads(body)))
         reply = dispatch(self, self.command, self.path.split("?")[0], body, dict(self.headers.items()))
         self._json(reply.status, reply.body, reply.headers)
+
+    def _allocations(self):
+        return [{"intent_id": i.id, "name": i.name, "version": i.version, "state": "pending",
+                 "class": i.service_class, "group": i.group, "requested_bps": i.rate_bps, "allocated_bps": 0.0,
+                 "measured_bps": None, "paths": []} | self.registry.views.get(i.id, {}) for i in self.registry.list()]
+
+    def classes_body(self):
+        """GET /te/v1/classes, summed from the allocations (as controller.views.class_views does)."""
+        views = {a["intent_id"]: a for a in self._allocations()}
+
+        def totals(members):
+            measured = [views[i.id]["measured_bps"] for i in members if views[i.id]["measured_bps"] is not None]
+            return {"intents": len(members), "degraded": sum(views[i.id]["state"] == "degraded" for i in members),
+                    "requested_bps": sum(i.rate_bps for i in members),
+                    "allocated_bps": sum(views[i.id]["allocated_bps"] for i in members),
+                    "measured_bps": sum(measured) if measured else None}
+
+        intents = self.registry.list()
+        return {"classes": [
+            {"class": "best-effort", "dscp": None, **totals([i for i in intents if not i.guaranteed]),
+             "dscp_by_priority": [0, 10, 18, 26, 34, 34, 34, 34]},
+            {"class": "guaranteed", "dscp": 46, **totals([i for i in intents if i.guaranteed])}],
+            "groups": [{**g.as_dict(), **totals([i for i in intents if i.group == name])}
+                       for name, g in self.registry.groups().items()]}
 
     # the service dispatch asks for (controller.core.Core offers the same)
     settings = Settings()
@@ -95,9 +120,17 @@ class ApiDouble(BaseHTTPRequestHandler):
 @pytest.fixture
 def api(monkeypatch):
     """A running double; TE_CONTROLLER points at it. Yields its registry (with .seen requests, the
-    .authorizations headers they had, and .token: set it to require a bearer token for writes)."""
-    registry = IntentRegistry(lambda: KNOWN_HOSTS)
-    registry.token, registry.authorizations = None, []
+    .authorizations headers they had, the .bodies of those with one, and .token: set it to require a
+    bearer token for writes; .admission: set it to a function that refuses guaranteed intents, as
+    controller.admission.admit does; .views: intent id -> what its allocation view has instead)."""
+
+    def admit(intents, groups, asking):
+        if registry.admission is not None:
+            registry.admission(intents, groups, asking)
+
+    registry = IntentRegistry(lambda: KNOWN_HOSTS, admit=admit)
+    registry.token, registry.authorizations, registry.bodies = None, [], []
+    registry.admission, registry.views = None, {}
     monkeypatch.delenv("TE_TOKEN", raising=False)
     seen = []
     handler = type("Handler", (ApiDouble,), {"registry": registry, "requests_seen": seen})
@@ -211,8 +244,10 @@ def test_add_list_show_delete(api, capsys):
     status, out, _ = run(capsys, "list")
     assert status == 0
     header, row = out.splitlines()
-    assert header.split() == ["ID", "NAME", "SRC", "DST", "RATE", "PRIO", "WEIGHT", "MATCH", "VERSION"]
-    assert row.split() == ["1", "web", "10.0.0.1", "10.0.0.5", "4", "Mbit/s", "0", "1", "ip_proto=6", "tp_dst=80", "1"]
+    assert header.split() == ["ID", "NAME", "SRC", "DST", "RATE", "PRIO", "WEIGHT", "CLASS", "GROUP", "MATCH",
+                              "VERSION"]
+    assert row.split() == ["1", "web", "10.0.0.1", "10.0.0.5", "4", "Mbit/s", "0", "1", "best-effort", "-", "ip_proto=6",
+                           "tp_dst=80", "1"]
 
     status, out, _ = run(capsys, "show", "web", "--json")
     assert status == 0 and json.loads(out)["intent"]["id"] == "1"
@@ -235,8 +270,9 @@ def test_allocations_table(api, capsys):
     api.create({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 2e6, "name": "a"})
     status, out, _ = run(capsys, "allocations")
     lines = out.splitlines()
-    assert status == 0 and lines[0].split() == ["ID", "NAME", "STATE", "REQUESTED", "ALLOCATED", "MEASURED", "PATHS"]
-    assert lines[1].split() == ["1", "a", "pending", "2", "Mbit/s", "0", "bit/s", "-", "-"]
+    assert status == 0 and lines[0].split() == ["ID", "NAME", "CLASS", "GROUP", "STATE", "REQUESTED", "ALLOCATED",
+                                                "MEASURED", "SHORTFALL", "PATHS"]
+    assert lines[1].split() == ["1", "a", "best-effort", "-", "pending", "2", "Mbit/s", "0", "bit/s", "-", "-", "-"]
     assert lines[2] == "last solve: max-min, none, 0.0 ms"
 
 

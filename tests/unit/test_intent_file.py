@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from controller.client.errors import UsageError
-from controller.client.intent_file import load_documents, read_intent_file
+from controller.client.intent_file import load_documents, read_apply_file, read_intent_file
 
 A = "{name: a, src: 10.0.0.1, dst: 10.0.0.2, rate_bps: 1M}"
 B = "{name: b, src: 10.0.0.3, dst: 10.0.0.4, rate_bps: 2M}"
@@ -194,9 +194,108 @@ def test_an_alias_bomb_in_a_field_gives_a_short_message(tmp_path, field):
     assert f": {field} must be " in text and len(text) < 500, text[:1000]
 
 
+@pytest.mark.parametrize("field", ["class", "group", "burst_bytes", "dscp"])
+def test_an_alias_bomb_in_a_class_field_gives_a_short_message(tmp_path, field):
+    path = write(tmp_path, f"- {{name: a, src: 10.0.0.1, dst: 10.0.0.2, rate_bps: 1M, {field}: {alias_bomb()}}}\n")
+    text = refusal(path)
+    assert f"intent #1 (a): {field} must be " in text and len(text) < 500, text[:1000]
+
+
+def test_an_alias_bomb_in_a_group_gives_a_short_message(tmp_path):
+    path = write(tmp_path, f"groups: [{{name: v, rate_cap_bps: {alias_bomb()}}}]\n")
+    text = refusal(path)
+    assert "group #1 (v): rate_cap_bps must be a number or a rate like 5M, not the list" in text and len(text) < 500
+
+
 @pytest.mark.parametrize("field, value", [("src", "[1, 2]"), ("name", "{a: 1}"), ("rate_bps", "[4M]"),
-                                          ("match", "[tcp]"), ("priority", "!!set {1}")])
+                                          ("match", "[tcp]"), ("priority", "!!set {1}"), ("class", "[guaranteed]"),
+                                          ("dscp", "{EF: 1}"), ("burst_bytes", "[64K]")])
 def test_a_collection_where_a_value_belongs_is_refused(tmp_path, field, value):
     body = {"name": "a", "src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": "1M", field: value}
     path = write(tmp_path, "- {" + ", ".join(f"{k}: {v}" for k, v in body.items()) + "}\n")
     assert f"intent #1{' (a)' if field != 'name' else ''}: {field} must be " in refusal(path)
+
+
+# --- service classes and groups ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("burst, size", [("1514", 1514), ("64K", 64000), ("64k", 64000), ("64KB", 64000),
+                                         ("64KiB", 65536), ("1.5M", 1500000), ("2MiB", 2097152), ("'3000'", 3000),
+                                         ("1e4", 10000), ("9000 bytes", 9000)])
+def test_burst_bytes_may_be_a_size(tmp_path, burst, size):
+    path = write(tmp_path, f"- {{name: a, src: 10.0.0.1, dst: 10.0.0.2, rate_bps: 1M, burst_bytes: {burst}}}\n")
+    assert read_intent_file(path)[0].burst_bytes == size
+
+
+@pytest.mark.parametrize("dscp, value", [("EF", 46), ("ef", 46), ("AF11", 10), ("af43", 38), ("CS0", 0), ("cs7", 56),
+                                         ("34", 34), ("'18'", 18), ("0", 0)])
+def test_dscp_may_be_a_number_or_a_name(tmp_path, dscp, value):
+    path = write(tmp_path, f"- {{name: a, src: 10.0.0.1, dst: 10.0.0.2, rate_bps: 1M, dscp: {dscp}}}\n")
+    assert read_intent_file(path)[0].dscp == value
+
+
+def test_class_and_group_are_read_as_the_controller_reads_them(tmp_path):
+    path = write(tmp_path, "- {name: a, src: 10.0.0.1, dst: 10.0.0.2, rate_bps: 1M, class: guaranteed, group: video}\n"
+                           "- {name: b, src: 10.0.0.3, dst: 10.0.0.2, rate_bps: 1M}\n")
+    assert [(i.service_class, i.group, i.burst_bytes, i.dscp) for i in read_intent_file(path)] == [
+        ("guaranteed", "video", None, None), ("best-effort", None, None, None)]
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("class", "Guaranteed", "class must be best-effort or guaranteed, not 'Guaranteed'"),
+    ("class", "null", "class must be best-effort or guaranteed, not None"),
+    ("group", "'a b'", "group must be a group name (1-64 letters, digits, '.', '_' or '-'), not 'a b'"),
+    ("group", "12", "group must be a group name (1-64 letters, digits, '.', '_' or '-'), not 12"),
+    ("burst_bytes", "1513", "burst_bytes must be an integer from 1514 to 536870911875, not 1513"),
+    ("burst_bytes", "64kbit", "burst_bytes: not a size in bytes: '64kbit'"),
+    ("burst_bytes", "1.5", "burst_bytes must be an integer from 1514"),
+    ("burst_bytes", "true", "burst_bytes must be an integer from 1514"),
+    ("dscp", "64", "dscp must be an integer from 0 to 63, not 64"),
+    ("dscp", "EF1", "dscp: not a DSCP value: 'EF1' (0-63, EF, AF11-AF43 or CS0-CS7)"),
+    ("dscp", "true", "dscp must be an integer from 0 to 63, not True"),
+])
+def test_bad_class_fields_are_refused_as_the_controller_refuses_them(tmp_path, field, value, message):
+    path = write(tmp_path, f"- {{name: a, src: 10.0.0.1, dst: 10.0.0.2, rate_bps: 1M, {field}: {value}}}\n")
+    assert refusal(path).startswith(f"{path}: intent #1 (a): {message}")
+
+
+def test_groups_next_to_intents(tmp_path):
+    path = write(tmp_path, "owner: ops\ngroups:\n  - {name: video, weight: 3, rate_cap_bps: 50M, version: 2}\n"
+                           "  - {name: bulk, guaranteed_bps: 1.5G}\n"
+                           f"intents: [{A}]\n")
+    found = read_apply_file(path)
+    assert [(g.name, g.weight, g.rate_cap_bps, g.guaranteed_bps) for g in found.groups] == [
+        ("video", 3.0, 5e7, None), ("bulk", 1.0, None, 1.5e9)]
+    assert found.group_versions == (2, None) and [i.name for i in found.intents] == ["a"] and found.owner == "ops"
+
+
+def test_a_document_of_groups_only(tmp_path):
+    found = read_apply_file(write(tmp_path, "groups: [{name: video}]\n---\n" + f"[{A}]\n"))
+    assert [g.name for g in found.groups] == ["video"] and [i.name for i in found.intents] == ["a"]
+
+
+def test_group_names_are_unique_across_files(tmp_path):
+    first = write(tmp_path, "groups: [{name: video}]\n", "1.yaml")
+    second = write(tmp_path, "groups: [{name: bulk}, {name: video, weight: 2}]\n", "2.yaml")
+    assert refusal(str(tmp_path)) == f"{second}: group #2 (video): name 'video' is already used by group #1 of {first}"
+
+
+def test_a_group_and_an_intent_may_share_a_name(tmp_path):
+    found = read_apply_file(write(tmp_path, f"groups: [{{name: a}}]\nintents: [{A}]\n"))
+    assert [g.name for g in found.groups] == ["a"] and [i.name for i in found.intents] == ["a"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("groups: [{name: video, weight: -1}]", "group #1 (video): weight must be > 0 and at most 1000, not -1.0"),
+    ("groups: [{name: video, rate_cap_bps: fast}]", "group #1 (video): rate_cap_bps: not a rate: 'fast'"),
+    ("groups: [{name: video, rate_cap_bps: 1M, guaranteed_bps: 2M}]",
+     "group #1 (video): rate_cap_bps 1e+06 is below the group's guaranteed_bps 2e+06"),
+    ("groups: [{name: video, guaranteed_bps: 0.5}]", "group #1 (video): guaranteed_bps must be at least"),
+    ("groups: [{name: video, version: two}]", "group #1 (video): version must be the version (an integer, at least 1)"),
+    ("groups: [{name: video, 1: x}]", "group #1 (video): field names must be strings, not 1"),
+    ("groups: [video]", "group #1: the request body must be a JSON object"),
+    ("groups: video", "groups must be a list of groups ({name, weight, rate_cap_bps, guaranteed_bps}), not the str"),
+    ("groups: []\nextra: 1", "expected a list of intents or {intents: [...], groups: [...], owner: NAME}, not dict"),
+])
+def test_bad_groups_are_one_line_usage_errors(tmp_path, text, message):
+    path = write(tmp_path, text + "\n")
+    assert refusal(path).startswith(f"{path}: {message}")
