@@ -310,3 +310,108 @@ def test_alpha_fair_from_the_command_line(square, capsys):
     assert main(args + ["--alpha", "6"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("te-solve: error: --alpha: alpha must be a finite number between 0 and 4") and err.count("\n") == 1
+
+
+# ----------------------------------------------------------------------------- what-if and failures
+
+def test_fail_link_fail_node_and_scale(square, tmp_path, capsys):
+    """The input is changed before solving; the summary and the JSON say how; demands left without a path get 0."""
+    out = tmp_path / "out.json"
+    assert main(square + ["--fail-link", "b,a", "--fail-link", "a,d", "--fail-node", "c", "--scale", "2",
+                          "--output", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "what-if          failed links a - b, a - d; failed nodes c; demands scaled x2" in text
+    assert "dropped        1 demands from or to a failed node: x" in text
+    assert "no path        1 demands get 0 (2.000 Gbit/s requested): y" in text  # longer-name -> b via a only
+    doc = json.loads(out.read_text())
+    assert doc["whatif"]["failed_links"] == [["a", "b"], ["a", "d"]] and doc["whatif"]["failed_nodes"] == ["c"]
+    assert doc["whatif"]["dropped_demands"] == ["x"]
+    assert doc["whatif"]["unrouted_demands"][0]["id"] == "y" and doc["demands"] == []
+    assert {(l["src"], l["dst"]) for l in doc["links"]} == {("a", "longer-name"), ("longer-name", "a")}
+
+
+def test_scale_multiplies_every_rate(square, tmp_path, capsys):
+    out = tmp_path / "out.json"
+    assert main(square + ["--scale", "0.5", "--output", str(out)]) == 0
+    assert [d["requested_bps"] for d in json.loads(out.read_text())["demands"]] == [0.75e9, 999999999.9 / 2]
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--fail-link", "a,zz"], "--fail-link a,zz: unknown node 'zz'"),
+    (["--fail-link", "a,c"], "--fail-link a,c: no link between 'a' and 'c'"),
+    (["--fail-link", "a"], "--fail-link a: expected two nodes U,V"),
+    (["--fail-node", "zz"], "--fail-node zz: unknown node 'zz'"),
+    (["--scale", "0"], "--scale: must be a number > 0"),
+    (["--scale", "-2"], "--scale: must be a number > 0"),
+    (["--scale", "lots"], "--scale: must be a number > 0"),
+    (["--scale", "1e12"], "--scale 1e+12: demand x: rate_bps"),
+    (["--protect-failures", "1", "--objective", "min-mlu"], "--protect-failures: FFC allocates with --objective"),
+    (["--protect-failures", "4"], "--protect-failures: must be 0 to 3"),
+    (["--protect-failures", "1", "--fewest-paths", "1"], "--fewest-paths: not with --protect-failures"),
+    (["--protect-failures", "1", "--max-paths", "2"], "--max-paths: not with --protect-failures"),
+    (["--failures", "2"], "--failures: only single link failures (1)"),
+    (["--top", "3"], "--top: only with --failures 1"),
+])
+def test_bad_whatif_options_are_one_line_exit_2(square, capsys, extra, words):
+    assert main(square + extra) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith("te-solve: error: ") and words in captured.err, captured.err
+
+
+def test_protect_failures_summary_and_json(square, tmp_path, capsys):
+    """FFC over the square: both demands have two link-disjoint tunnels; the check finds nothing."""
+    out = tmp_path / "out.json"
+    args = [a if a != "max-throughput" else "max-min" for a in square]
+    assert main(args + ["--protect-failures", "1", "--output", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "--protect-failures with --paths auto: up to 4 link-disjoint paths per demand" in text
+    assert "protection       FFC against any 1 link failure (local rescaling): " in text
+    assert "brute force: 0 violations in" in text and "not failing    1 stub links" in text
+    doc = json.loads(out.read_text())
+    p = doc["protection"]
+    assert {"k", "unprotected_total_bps", "protected_total_bps", "cost", "cut_off", "violations"} <= set(p)
+    assert p["k"] == 1 and p["violations"] == 0 and p["cut_off"] == 0
+    assert p["protected_total_bps"] == pytest.approx(doc["total_allocated_bps"])
+    assert 0 <= p["cost"] < 1 and p["unprotected_total_bps"] >= p["protected_total_bps"]
+    assert doc["options"]["paths"] == 4 and doc["options"]["path_method"] == "disjoint"
+    for d in doc["demands"]:
+        assert len(d["paths"]) == 2 and all(path["tunnel_bps"] >= path["rate_bps"] > 0 for path in d["paths"])
+
+
+def test_failure_sweep_table_and_json(square, tmp_path, capsys):
+    out = tmp_path / "out.json"
+    assert main(square + ["--failures", "1", "--protect-failures", "1", "--top", "2", "--output", str(out)]) == 0
+    text = capsys.readouterr().out
+    table = text.split("single link failures: 5 links in ")[1].splitlines()
+    assert "lost (FFC k=1)" in table[2] and "re-optimised" in table[2]
+    assert len(table) == 6 and "(2 worst of 5 shown" in table[5]  # header, 2 rows, the note
+    sweep = json.loads(out.read_text())["failures"]
+    assert sweep["links"] == 5 and len(sweep["cases"]) == 5
+    assert {"path_searches", "demands_repathed", "solves", "solves_skipped", "seconds"} <= set(sweep["stats"])
+    lost = [c["unprotected"]["lost_bps"] for c in sweep["cases"]]
+    assert lost == sorted(lost, reverse=True)
+    for c in sweep["cases"]:
+        assert c["protected"]["max_utilization"] <= 1 + 1e-9
+        if c["link"] != ["a", "longer-name"]:  # a stub link: no tunnel avoids it
+            assert c["protected"]["lost_bps"] == 0.0
+        assert set(c["reoptimised"]) >= {"total_bps", "lost_bps", "max_utilization"}
+
+
+@needs_data
+def test_b4_failure_sweep_with_protection(tmp_path):
+    topo = DATA / "b4" / "teal_B4.json"
+    lines = [l for l in (DATA / "b4" / "teal_B4_real_tms_converted.txt").read_text().splitlines()
+             if l.strip() and not l.startswith("#")]
+    values = [float(v) for v in lines[0].split()]
+    demands = tmp_path / "tm0.json"
+    demands.write_text(json.dumps([{"src": str(i), "dst": str(j), "rate_bps": values[12 * i + j]}
+                                   for i in range(12) for j in range(12) if i != j and values[12 * i + j] > 0]))
+    r = run_script("--topology", str(topo), "--demands", str(demands), "--objective", "max-min", "--failures", "1",
+                   "--protect-failures", "1", "--output", "-", "-q")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["protection"]["violations"] == 0 and doc["failures"]["links"] == 19
+    assert all(c["protected"]["max_utilization"] <= 1 + 1e-9 and c["protected"]["lost_bps"] == 0
+               for c in doc["failures"]["cases"])
+    assert "single link failures: 19 links" in r.stderr
