@@ -4,12 +4,15 @@ For an intent routed over the fabric, on its ingress switch::
 
     table 1 (ROUTE), priority PRIO_TE + (number of match fields given):
         in_port = src host port, IPv4, ipv4_src, ipv4_dst [, ip_proto, tcp/udp ports]
-        -> meter (allocated rate, drop band) -> SELECT group of the intent
+        -> meter (allocated rate, drop band; burst from the intent's burst_bytes or te_meter_burst_ms)
+        -> set ip_dscp (the intent's, else its class's: :class:`DscpPolicy`) -> SELECT group of the intent
     group: one bucket for a single path; for a split, ``te_wcmp_budget`` buckets of weight 1, each
            a slot given to a path in proportion to its rate (te.wcmp.apportion) and kept by that
            path across recomputations (te.wcmp.reassign_slots): when a path fails only its slots,
            and so only its flows, move. Each bucket pushes its path's MPLS label and outputs to
-           the first hop
+           the first hop, and watches that port: when the first link of a path goes down, the
+           switch skips its buckets and the surviving paths take its traffic in proportion to
+           their slots at once (local rescaling, what FFC allocations are computed for)
 
 and on every other switch of each path the label-switching rules of that tunnel
 (:func:`controller.tunnels.tunnel_flows`): transit switches forward on the label,
@@ -28,17 +31,61 @@ nothing, so their traffic keeps the ECMP baseline (which has no path either).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from te.wcmp import apportion, reassign_slots
 
 from .pipeline import COOKIE_ELEPHANT, PRIO_ELEPHANT, PRIO_TE, TABLE_ROUTE, intent_cookie, tunnel_cookie
-from .specs import ETH_TYPE_IPV4, GROUP_SELECT, FlowSpec, GroupSpec, MeterSpec, Output, ToGroup, match
+from .specs import ETH_TYPE_IPV4, GROUP_SELECT, FlowSpec, GroupSpec, MeterSpec, Output, SetField, ToGroup, match
 from .tunnels import Tunnel, tunnel_bucket, tunnel_flows
 
 FULL_FRAME_BITS = 1514 * 8
 MIN_BURST_FRAMES = 16
 
 _L4_FIELDS = {6: ("tcp_src", "tcp_dst"), 17: ("udp_src", "udp_dst")}
+
+
+@dataclass(frozen=True)
+class DscpPolicy:
+    """The DiffServ code point each intent's packets get at the ingress switch (RFC 4594 names).
+
+    ``guaranteed`` for guaranteed intents (EF, 46, by default); best-effort ones by priority 0-7
+    (``by_priority[p]``: CS0, then AF11, AF21, AF31 and AF41 upwards). An intent's own ``dscp`` wins.
+
+    >>> from controller.intents import parse_intent
+    >>> policy = DscpPolicy()
+    >>> [policy.of(parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6, **extra}, "1"))
+    ...  for extra in ({}, {"priority": 3}, {"class": "guaranteed"}, {"class": "guaranteed", "dscp": 40})]
+    [0, 26, 46, 40]
+    """
+
+    guaranteed: int = 46
+    by_priority: tuple = (0, 10, 18, 26, 34, 34, 34, 34)
+
+    def of(self, intent) -> int:
+        if intent.dscp is not None:
+            return intent.dscp
+        return self.guaranteed if intent.guaranteed else self.by_priority[intent.priority]
+
+
+def parse_dscp_list(text: str) -> tuple:
+    """``te_dscp_priorities``: eight DSCP values (0-63), for best-effort priorities 0 to 7.
+
+    >>> parse_dscp_list("0,10,18,26,34,34,34,46")
+    (0, 10, 18, 26, 34, 34, 34, 46)
+    >>> parse_dscp_list("0,10")
+    Traceback (most recent call last):
+    ...
+    ValueError: te_dscp_priorities must be 8 comma-separated DSCP values (0-63), one per priority 0-7, got '0,10'
+    """
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 8 or not all(0 <= v <= 63 for v in values):
+        raise ValueError(f"te_dscp_priorities must be 8 comma-separated DSCP values (0-63), one per priority 0-7, "
+                         f"got {text!r}")
+    return values
 
 
 def classifier_match(intent, in_port: int):
@@ -60,23 +107,30 @@ def classifier_priority(intent) -> int:
     return PRIO_TE + len(intent.match.as_dict())
 
 
-def meter_for(dpid: int, meter_id: int, rate_bps: float, burst_ms: float) -> MeterSpec:
-    """A drop meter at ``rate_bps`` with a burst of ``burst_ms`` of that rate, at least 16 full frames.
+def meter_for(dpid: int, meter_id: int, rate_bps: float, burst_ms: float, burst_bytes: int | None = None) -> MeterSpec:
+    """A drop meter at ``rate_bps`` with a burst of ``burst_bytes`` (an intent's token bucket), else of
+    ``burst_ms`` of that rate, at least 16 full frames.
 
     OVS takes burst 0 as one second of the rate (short measurements read high) and a
-    burst of a few frames starves TCP, whose windows arrive as bursts.
+    burst of a few frames starves TCP, whose windows arrive as bursts. The rate is rounded down to
+    whole kbit/s, so meters never let through more than was allocated (a group's cap holds on the
+    sum of its intents' meters).
 
     >>> meter_for(1, 5, 4e6, 50)
     MeterSpec(dpid=1, meter_id=5, rate_kbps=4000, burst_kb=200)
-    >>> meter_for(1, 5, 1e6, 50).burst_kb
-    194
+    >>> meter_for(1, 5, 1e6, 50).burst_kb, meter_for(1, 5, 1666666.7, 50).rate_kbps
+    (194, 1666)
+    >>> meter_for(1, 5, 4e6, 50, burst_bytes=100_000).burst_kb
+    800
     """
-    rate_kbps = max(1, round(rate_bps / 1000))
+    rate_kbps = max(1, math.floor(rate_bps / 1000 * (1 + 1e-9)))
+    if burst_bytes is not None:
+        return MeterSpec(dpid, meter_id, rate_kbps, max(1, math.ceil(burst_bytes * 8 / 1000)))
     burst_kb = max(math.ceil(rate_kbps * burst_ms / 1000), math.ceil(MIN_BURST_FRAMES * FULL_FRAME_BITS / 1000))
     return MeterSpec(dpid, meter_id, rate_kbps, burst_kb)
 
 
-def compile_te(te_plan, ids, budget: int = 64, burst_ms: float = 50.0, steered=()):
+def compile_te(te_plan, ids, budget: int = 64, burst_ms: float = 50.0, steered=(), dscp: DscpPolicy = DscpPolicy()):
     """Desired state for every routed intent of ``te_plan``.
 
     Parameters
@@ -88,11 +142,13 @@ def compile_te(te_plan, ids, budget: int = 64, burst_ms: float = 50.0, steered=(
     budget : int
         Buckets (slots) of the group of a split intent.
     burst_ms : float
-        Meter burst (see :func:`meter_for`).
+        Meter burst of intents without ``burst_bytes`` (see :func:`meter_for`).
     steered : iterable of (match, PathShare, meter key, rate)
         Single flows to send down one path each (placed elephants, :mod:`controller.elephants`):
         a rule at the path's ingress switch (PRIO_ELEPHANT) that meters the flow at ``rate`` (bit/s)
         and pushes the path's tunnel label; the meter id is ``te_meters``' for ``meter key``.
+    dscp : DscpPolicy
+        The code point every routed intent's packets are marked with.
 
     Returns
     -------
@@ -114,9 +170,10 @@ def compile_te(te_plan, ids, budget: int = 64, burst_ms: float = 50.0, steered=(
             continue
         used_intents.append(intent.id)
         meter_id = meter_ids.get(intent.id)
-        specs.append(meter_for(ingress, meter_id, a.allocated_bps, burst_ms))
+        specs.append(meter_for(ingress, meter_id, a.allocated_bps, burst_ms, intent.burst_bytes))
+        mark = SetField("ip_dscp", dscp.of(intent))
         if a.src.dpid == a.dst.dpid:
-            specs.append(FlowSpec(**classify, actions=(Output(a.dst.port),), meter_id=meter_id))
+            specs.append(FlowSpec(**classify, actions=(mark, Output(a.dst.port)), meter_id=meter_id))
             installed[intent.id] = [(a.paths[0], None, 1)]
             continue
         keys = [(share.hops, share.dpids[-1]) for share in a.paths]
@@ -129,11 +186,11 @@ def compile_te(te_plan, ids, budget: int = 64, burst_ms: float = 50.0, steered=(
             counts = dict(zip(keys, apportion([s.rate_bps for s in a.paths], budget)))
             slots = reassign_slots(ids.te_slots.get(intent.id, ()), counts)
         ids.te_slots[intent.id] = slots
-        buckets = [tunnel_bucket(tunnels[key]) for key in slots]
+        buckets = [tunnel_bucket(tunnels[key], watch=True) for key in slots]
         shown = [(share, tunnels[key].label, slots.count(key)) for share, key in zip(a.paths, keys)]
         group_id = group_ids.get(intent.id)
         specs.append(GroupSpec(ingress, group_id, GROUP_SELECT, tuple(buckets)))
-        specs.append(FlowSpec(**classify, actions=(ToGroup(group_id),), meter_id=meter_id))
+        specs.append(FlowSpec(**classify, actions=(mark, ToGroup(group_id)), meter_id=meter_id))
         installed[intent.id] = shown
     for flow_match, share, meter_key, rate_bps in steered:
         key = (share.hops, share.dpids[-1])

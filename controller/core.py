@@ -49,6 +49,7 @@ from .compile_te import compile_te
 from .elephants import ElephantTracker, FlowKey, count_flows, place
 from .hosts import ArpProxy, PacketOut
 from .ids import IdSpace
+from .admission import admit
 from .intents import IntentRegistry
 from .metrics import TECollector, render
 from .packets import ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_LLDP, parse_arp, parse_ethernet, parse_ipv4
@@ -57,10 +58,11 @@ from .restore import PARTS, Readback, hosts_from_routes, id_hints  # noqa: F401 
 from .specs import State
 from .stats import ByteRates, Durations, TrafficTotals
 from .store import IntentStore, StoreError
-from .te_plan import Plan, host_capacity, inputs_key, plan, switch_node
+from te.updates import plan_update
+from .te_plan import Plan, host_capacity, inputs_key, plan, rates_of, same_rates, switch_node, with_rates
 from .topology import Fabric, read_link_info
 from .tunnels import TunnelPlanner
-from .views import allocation_views, elephant_views, link_views, topology_view
+from .views import allocation_views, class_views, elephant_views, link_views, topology_view
 
 LOG = logging.getLogger("controller.core")
 
@@ -135,7 +137,7 @@ class Core:
         self.planner = TunnelPlanner(self.ids.ecmp_labels, settings.max_paths)
         self.store = store
         self.intents = IntentRegistry(lambda: self.fabric.hosts.keys() | self.fabric.link_info.hosts.keys(),
-                                      persist=store.apply if store is not None else None)
+                                      persist=store.apply if store is not None else None, admit=self._admit)
         self.wake = wake or (lambda: None)
         self.started_at = now
         self.installed = State()  # what the switches hold, as far as we know
@@ -153,6 +155,13 @@ class Core:
         self.te_solve_seconds = None
         self.te_shown: dict = {}  # intent id -> [(PathShare, label, weight)] as compiled
         self.te_times: dict = {}  # intent id -> (signature, computed_at, installed_at)
+        # Staged (congestion-free) updates, te_update_scratch: what the switches were last confirmed to hold
+        # (intent id -> {path: rate}), the steps still to go to the plan being installed, and what was sent.
+        self.te_applied: dict | None = None
+        self.te_steps: list = []
+        self.te_steps_for = None  # the target rates the steps lead to
+        self.te_sent: dict | None = None
+        self.te_updates = {"staged": 0, "steps": 0, "fallbacks": 0, "last": None}
         self.last_install: dict = {}  # what the last reconcile sent and how long it took
         self.port_rates = ByteRates()  # (dpid, port) -> transmitted bit/s
         self.meter_rates = ByteRates()  # (dpid, meter id) -> bit/s the meter let through
@@ -188,7 +197,7 @@ class Core:
             LOG.info("te: no intent_store: intents are kept in memory only")
             return core
         try:
-            core.intents.restore(store.load(), store.next_id())
+            core.intents.restore(store.load(), store.next_id(), store.load_groups())
         except StoreError as exc:
             store.close()
             raise SetupError(str(exc)) from None
@@ -401,15 +410,68 @@ class Core:
             # (they stay usable as ends, and as transit where their rules are in place).
             te_plan, desired, shown = self._desired(avoid=frozenset(held))
             needs_held = _additions(diff(_only(self.installed, held), _only(desired, held)))
+        recheck = self._recheck_after(now)
+        if self.settings.te_update_scratch > 0:
+            step = self._next_step(te_plan, held)
+            if step is not None:  # not the plan yet: a congestion-free step towards it, then come back at once
+                te_plan, desired, shown = self._desired(plan_override=step)
+                recheck = 0.0
+        self.te_sent = rates_of(te_plan)
         self.te_plan, self.te_shown = te_plan, shown
         self._note_computed()
         changes = diff(_without(self.installed, held), _without(desired, held))
-        return Batch(changes, self._recheck_after(now), frozenset(held), bool(needs_held))
+        return Batch(changes, recheck, frozenset(held), bool(needs_held))
 
-    def _desired(self, avoid: frozenset = frozenset()) -> tuple:
+    def _next_step(self, target: Plan, held) -> Plan | None:
+        """With staged updates: the next intermediate plan from what the switches hold to ``target``, or None
+        to install ``target`` itself (it is next, nothing is applied yet, switches are held, or no short
+        congestion-free sequence exists: then make-before-break, logged)."""
+        goal = rates_of(target)
+        if held or self.te_applied is None or self.restoring or same_rates(self.te_applied, goal):
+            self.te_steps, self.te_steps_for = [], None
+            return None
+        if self.te_steps_for != goal:
+            s = self.settings
+            room = 1.0 - s.te_headroom + s.te_update_scratch
+            capacity = {arc: bps * room for arc, bps in self._path_capacities().items()}
+            started = time.perf_counter()
+            update = plan_update(self.te_applied, goal, capacity, s.te_update_scratch)
+            seconds = time.perf_counter() - started
+            self.te_steps_for = goal
+            if not update.feasible:
+                self.te_steps = []
+                self.te_updates["fallbacks"] += 1
+                self.te_updates["last"] = {"steps": 1, "staged": False, "reason": update.reason,
+                                           "plan_seconds": round(seconds, 6)}
+                LOG.warning("te: no congestion-free update within te_update_scratch %g: %s; make-before-break",
+                            s.te_update_scratch, update.reason)
+                return None
+            self.te_steps = list(update.steps[:-1])
+            self.te_updates["last"] = {"steps": len(update.steps), "staged": len(update.steps) > 1,
+                                       "worst_utilisation": max(update.worst, default=0.0) * room,
+                                       "plan_seconds": round(seconds, 6), "reason": None}
+            if self.te_steps:
+                self.te_updates["staged"] += 1
+                LOG.info("te: congestion-free update in %d steps (worst transient load %.2f of capacity)",
+                         len(update.steps), max(update.worst, default=0.0) * room)
+        if not self.te_steps:
+            return None
+        self.te_updates["steps"] += 1
+        return with_rates(target, self.te_steps.pop(0), self.te_plan)
+
+    def _path_capacities(self) -> dict:
+        """Capacity (bit/s) of every arc a TE path key (:func:`rates_of`) can use: switch links and access links."""
+        caps = {(a, b): self.fabric.link_info.capacity(a, b, self.fabric.default_capacity_bps)
+                for a, b in self.fabric.adjacency()}
+        for ip, host in self.fabric.hosts.items():
+            cap = host_capacity(self.fabric, ip)
+            caps[(ip, host.dpid)] = caps[(host.dpid, ip)] = cap
+        return caps
+
+    def _desired(self, avoid: frozenset = frozenset(), plan_override: Plan | None = None) -> tuple:
         """``(TE plan, state, compiled paths per intent)`` the switches should hold, with no path through
-        ``avoid`` (they may be its ends)."""
-        te_plan = self._te_plan_for(avoid)
+        ``avoid`` (they may be its ends); ``plan_override``: this plan instead (a step of a staged update)."""
+        te_plan = plan_override or self._te_plan_for(avoid)
         switches = set(self.fabric.switches)  # a held switch still forwards: keep routing through it
         tunnels = self.planner.plan(self.fabric.adjacency(), host_pairs(self.fabric), avoid)
         baseline = compile_baseline(switches, self.fabric.hosts.values(), tunnels, self.ids.ecmp_groups)
@@ -430,7 +492,7 @@ class Core:
                     ("elephants", p.elephant.key.src, p.elephant.key.dst, p.share.hops),
                     meters[("elephants", p.elephant.key.src, p.elephant.key.dst, p.share.hops)]) for p in placed]
         te_specs, shown = compile_te(te_plan, self.ids, self.settings.te_wcmp_budget, self.settings.te_meter_burst_ms,
-                                     steered)
+                                     steered, self.settings.dscp)
         return te_plan, State.of([*baseline, *counting, *(spec for spec in te_specs if spec.dpid in switches)]), shown
 
     def _place_elephants(self, te_plan, avoid: frozenset) -> dict:
@@ -453,6 +515,9 @@ class Core:
         self.installed = apply(self.installed, sent)
         if confirmed and not batch.pending_on_held and not (batch.held & (self.reading.keys() | self.kept)):
             self._note_installed()
+            self.te_applied = self.te_sent  # the next staged step starts from what is on the switches now
+        else:
+            self.te_applied, self.te_steps, self.te_steps_for = None, [], None  # unknown: no staging from it
         if not sent:
             return
         self.counters["flow_group_mods"] += len(sent)
@@ -539,6 +604,11 @@ class Core:
                  len(hints.te_labels), len(hints.ecmp_groups), len(hints.te_groups), len(hints.te_meters))
 
     # --- traffic engineering --------------------------------------------------------------
+    def _admit(self, intents, groups, asking) -> None:
+        """Admission control of guaranteed intents (:func:`controller.admission.admit`) on the current network."""
+        s = self.settings
+        admit(self.fabric, s.te_headroom, intents, asking, s.te_paths, s.te_max_paths, s.te_burst_window_ms / 1000)
+
     def _te_plan_for(self, avoid: frozenset) -> Plan:
         """The TE plan for the current inputs with paths around ``avoid``: solved once per inputs and
         ``avoid`` (while a switch is held, each recomputation needs the plan with and without it)."""
@@ -550,7 +620,8 @@ class Core:
         start = time.perf_counter()
         te_plan = plan(self.fabric, self.intents.list(), self.settings.te_objective, self.settings.te_paths,
                        self.settings.te_headroom, avoid, self.settings.te_fewest_paths_seconds,
-                       self.settings.te_max_paths, self.settings.te_alpha)
+                       self.settings.te_max_paths, self.settings.te_alpha, self.intents.groups(),
+                       self.settings.te_protect_failures, self.settings.te_protect_classes)
         self.te_solve_seconds = time.perf_counter() - start
         self.solve_durations.observe(self.te_solve_seconds)
         self.counters["te_solves"] += 1
@@ -603,7 +674,13 @@ class Core:
                                                 self.measured_bps()),
                 "solve": {"objective": self.te_plan.objective, "status": self.te_plan.status,
                           "solve_seconds": self.te_solve_seconds, "headroom": self.te_plan.headroom,
-                          "last_install": self.last_install}}
+                          "last_install": self.last_install, "protect": self.te_plan.protect,
+                          "updates": self.te_updates}}
+
+    def classes_body(self) -> dict:
+        """``GET /te/v1/classes``: per service class and per group (:func:`controller.views.class_views`)."""
+        return class_views(self.intents.list(), self.allocations_body()["allocations"], self.intents.groups(),
+                           self.settings.dscp)
 
     def elephants_body(self) -> dict:
         return {"mode": self.settings.te_elephants, "threshold": self.settings.te_elephant_threshold,
@@ -628,6 +705,8 @@ class Core:
         return {"links": links, "allocations": allocs, "topology": self.topology_body(),
                 "solve": allocations["solve"], "solve_durations": self.solve_durations.snapshot(),
                 "switches": len(self.connected), "counters": dict(self.counters),
+                "classes": class_views(self.intents.list(), allocations["allocations"], self.intents.groups(),
+                                       self.settings.dscp),
                 "elephants": self.elephants_body()["elephants"] if self.settings.te_elephants != "off" else None,
                 "rules": {"flow": len(self.installed.flows()), "group": len(self.installed.groups()),
                           "meter": len(self.installed.meters())}}

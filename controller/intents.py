@@ -23,7 +23,16 @@ MAX_RATE_BPS = 1e12  # 1 Tbit/s: anything above is a typo, not a demand
 MAX_PRIORITY = 7
 MAX_WEIGHT = 1000.0
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: "$" would let a final newline in
-INPUT_FIELDS = ("src", "dst", "rate_bps", "priority", "weight", "match", "name", "labels")
+INPUT_FIELDS = ("src", "dst", "rate_bps", "priority", "weight", "match", "name", "labels", "class", "group",
+                "burst_bytes", "dscp")
+BEST_EFFORT, GUARANTEED = "best-effort", "guaranteed"
+CLASSES = (BEST_EFFORT, GUARANTEED)  # an intent's ``class`` (see docs/openapi.yaml)
+# A meter band's burst is a 32-bit count of kilobits (OpenFlow 1.3); below one full frame a meter drops
+# every full-sized packet.
+MIN_BURST_BYTES = 1514
+MAX_BURST_BYTES = (2 ** 32 - 1) * 1000 // 8
+MAX_DSCP = 63
+GROUP_FIELDS = ("name", "weight", "rate_cap_bps", "guaranteed_bps")
 MATCH_FIELDS = ("ip_proto", "tp_src", "tp_dst")
 L4_PROTOS = (6, 17)
 MAX_LABELS = 16
@@ -32,7 +41,9 @@ LABEL_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,62}")  # fullmatch
 LABEL_VALUE_RE = re.compile(r"[A-Za-z0-9._:@/+-]{1,128}")  # fullmatch
 OWNER = "owner"  # the label that says who manages an intent (apply's owner, its prune scope)
 # What an apply compares to tell an update from an unchanged intent (the name is what it matches on).
-COMPARED = ("src", "dst", "rate_bps", "priority", "weight", "match", "labels")
+COMPARED = ("src", "dst", "rate_bps", "priority", "weight", "match", "labels", "service_class", "group",
+            "burst_bytes", "dscp")
+API_NAMES = {"service_class": "class"}  # attribute -> JSON field, where they differ ("class" is a Python keyword)
 APPLY_FIELDS = ("intents", "owner", "selector", "prune", "all", "dry_run", "if_match")
 
 
@@ -70,6 +81,25 @@ class OwnershipConflict(IntentError):
     status = 409
 
 
+class AdmissionRefused(IntentError):
+    """A guaranteed intent (or a change of one, or of its group) that the network cannot carry in full.
+
+    ``details`` goes into the 409 body: the links that would overflow and the largest rate that fits.
+    """
+
+    status = 409
+
+    def __init__(self, message: str, field: str | None = None, details: dict | None = None):
+        super().__init__(message, field)
+        self.details = details or {}
+
+
+class GroupInUse(IntentError):
+    """A group that intents still name cannot be deleted."""
+
+    status = 409
+
+
 class PreconditionFailed(IntentError):
     """The client's view is stale: an intent changed (or appeared, or went) since it read it (If-Match, version)."""
 
@@ -102,12 +132,21 @@ class Intent:
     name: str | None = None
     version: int = 1
     labels: tuple = ()  # ((key, value), ...) sorted by key: hashable, like the rest of the intent
+    service_class: str = BEST_EFFORT  # "class" in the API
+    group: str | None = None  # the name of its IntentGroup; None: top level
+    burst_bytes: int | None = None  # token bucket depth of its traffic spec; None: te_meter_burst_ms of its rate
+    dscp: int | None = None  # DSCP its packets are marked with; None: its class's (see controller.compile_te)
 
     def as_dict(self) -> dict:
         """The JSON form of the API (``Intent`` in docs/openapi.yaml)."""
         return {"id": self.id, "name": self.name, "src": self.src, "dst": self.dst, "rate_bps": self.rate_bps,
                 "priority": self.priority, "weight": self.weight, "match": self.match.as_dict(),
-                "labels": dict(self.labels), "version": self.version}
+                "labels": dict(self.labels), "class": self.service_class, "group": self.group,
+                "burst_bytes": self.burst_bytes, "dscp": self.dscp, "version": self.version}
+
+    @property
+    def guaranteed(self) -> bool:
+        return self.service_class == GUARANTEED
 
     @property
     def owner(self) -> str | None:
@@ -130,7 +169,8 @@ class Intent:
         ...                             "labels": {"owner": "ci"}}, "1"))
         [('rate_bps', 1000000.0, 2000000.0), ('labels', (), (('owner', 'ci'),))]
         """
-        return [(f, getattr(self, f), getattr(other, f)) for f in COMPARED if getattr(self, f) != getattr(other, f)]
+        return [(API_NAMES.get(f, f), getattr(self, f), getattr(other, f)) for f in COMPARED
+                if getattr(self, f) != getattr(other, f)]
 
 
 def _number(body: dict, name: str, default=None) -> float:
@@ -241,7 +281,7 @@ def parse_labels(value, field_name: str = "labels", allow_empty: bool = True) ->
     return tuple(sorted((k, parse_label_value(v, f"{field_name}.{k}")) for k, v in value.items()))
 
 
-def parse_intent(body, intent_id: str, version: int = 1, known_hosts=None) -> Intent:
+def parse_intent(body, intent_id: str, version: int = 1, known_hosts=None, known_groups=None) -> Intent:
     """Validate a request body (``IntentInput``) into an :class:`Intent`.
 
     Parameters
@@ -254,6 +294,8 @@ def parse_intent(body, intent_id: str, version: int = 1, known_hosts=None) -> In
         Its version.
     known_hosts : container of str, optional
         Addresses ``src`` and ``dst`` must be among; None accepts any address.
+    known_groups : container of str, optional
+        Group names ``group`` must be among; None accepts any name.
 
     Raises
     ------
@@ -275,7 +317,11 @@ def parse_intent(body, intent_id: str, version: int = 1, known_hosts=None) -> In
     >>> parse_intent({"src": "10.0.0.1", "dst": "10.0.0.5", "rate_bps": 1, "colour": "red"}, "1")
     Traceback (most recent call last):
     ...
-    controller.intents.InvalidIntent: unknown field colour (known: src, dst, rate_bps, priority, weight, match, name, labels)
+    controller.intents.InvalidIntent: unknown field colour (known: src, dst, rate_bps, priority, weight, match, name, labels, class, group, burst_bytes, dscp)
+    >>> parse_intent({"src": "10.0.0.1", "dst": "10.0.0.5", "rate_bps": 1e6, "class": "gold"}, "1")
+    Traceback (most recent call last):
+    ...
+    controller.intents.InvalidIntent: class must be best-effort or guaranteed, not 'gold'
     """
     if not isinstance(body, dict):
         raise InvalidIntent("the request body must be a JSON object")
@@ -301,7 +347,87 @@ def parse_intent(body, intent_id: str, version: int = 1, known_hosts=None) -> In
     if name is not None and (not isinstance(name, str) or not NAME_RE.fullmatch(name)):
         raise InvalidIntent(f"name must be 1-64 letters, digits, '.', '_' or '-', not {name!r}", "name")
     match = parse_match(body.get("match"))
-    return Intent(intent_id, src, dst, rate, priority, weight, match, name, version, parse_labels(body.get("labels")))
+    service_class = body.get("class", BEST_EFFORT)
+    if service_class not in CLASSES:
+        raise InvalidIntent(f"class must be {' or '.join(CLASSES)}, not {service_class!r}", "class")
+    group = body.get("group")
+    if group is not None:
+        if not isinstance(group, str) or not NAME_RE.fullmatch(group):
+            raise InvalidIntent(f"group must be a group name (1-64 letters, digits, '.', '_' or '-'), not {group!r}",
+                                "group")
+        if known_groups is not None and group not in known_groups:
+            raise InvalidIntent(f"group {group!r} does not exist (create it with POST /te/v1/groups first)", "group")
+    burst = None
+    if body.get("burst_bytes") is not None:
+        try:
+            burst = _integer(body, "burst_bytes", MIN_BURST_BYTES, MAX_BURST_BYTES)
+        except InvalidIntent as exc:
+            raise InvalidIntent(f"{exc} (one full frame up to the largest burst a meter band holds, 2**32-1 "
+                                "kbit)", "burst_bytes") from None
+    dscp = None if body.get("dscp") is None else _integer(body, "dscp", 0, MAX_DSCP)
+    return Intent(intent_id, src, dst, rate, priority, weight, match, name, version, parse_labels(body.get("labels")),
+                  service_class, group, burst, dscp)
+
+
+@dataclass(frozen=True)
+class IntentGroup:
+    """A group of intents (a tenant, an application) that shares the network as one, by ``weight``.
+
+    Its intents share what it gets by their own weights (hierarchical max-min, :mod:`te.hierarchy`);
+    ``rate_cap_bps`` bounds the sum of its intents' allocations (and so of their meters),
+    ``guaranteed_bps`` is the rate it gets first when its intents ask for it (HTB's assured rate).
+    """
+
+    name: str
+    weight: float = 1.0
+    rate_cap_bps: float | None = None
+    guaranteed_bps: float | None = None
+    version: int = 1
+
+    def as_dict(self) -> dict:
+        """The JSON form of the API (``Group`` in docs/openapi.yaml)."""
+        return {"name": self.name, "weight": self.weight, "rate_cap_bps": self.rate_cap_bps,
+                "guaranteed_bps": self.guaranteed_bps, "version": self.version}
+
+    def request(self) -> dict:
+        """Its ``GroupInput`` JSON, as stored."""
+        return {k: v for k, v in self.as_dict().items() if k != "version" and v is not None}
+
+
+def parse_group(body, name: str | None = None, version: int = 1) -> IntentGroup:
+    """Validate a ``GroupInput`` body; ``name``: the name in the URL (a PUT), which the body must not contradict.
+
+    >>> parse_group({"name": "video", "weight": 3, "rate_cap_bps": 5e6})
+    IntentGroup(name='video', weight=3.0, rate_cap_bps=5000000.0, guaranteed_bps=None, version=1)
+    >>> parse_group({"name": "video", "rate_cap_bps": 1e6, "guaranteed_bps": 2e6})
+    Traceback (most recent call last):
+    ...
+    controller.intents.InvalidIntent: rate_cap_bps 1e+06 is below the group's guaranteed_bps 2e+06
+    """
+    if not isinstance(body, dict):
+        raise InvalidIntent("the request body must be a JSON object")
+    unknown = sorted(set(body) - set(GROUP_FIELDS))
+    if unknown:
+        raise InvalidIntent(f"unknown field {unknown[0]} (known: {', '.join(GROUP_FIELDS)})", unknown[0])
+    given = body.get("name", name)
+    if not isinstance(given, str) or not NAME_RE.fullmatch(given):
+        raise InvalidIntent(f"name must be 1-64 letters, digits, '.', '_' or '-', not {given!r}", "name")
+    if name is not None and given != name:
+        raise InvalidIntent(f"name {given!r} is not the group of the URL, {name!r} (groups are not renamed)", "name")
+    weight = _number(body, "weight", default=1.0)
+    if not 0 < weight <= MAX_WEIGHT:
+        raise InvalidIntent(f"weight must be > 0 and at most {MAX_WEIGHT:g}, not {weight!r}", "weight")
+    rates = {}
+    for key in ("rate_cap_bps", "guaranteed_bps"):
+        if body.get(key) is not None:
+            rates[key] = _number(body, key)
+            if not MIN_RATE_BPS <= rates[key] <= MAX_RATE_BPS:
+                raise InvalidIntent(f"{key} must be at least {MIN_RATE_BPS:g} bit/s and at most {MAX_RATE_BPS:g}, "
+                                    f"not {body[key]!r}", key)
+    cap, floor = rates.get("rate_cap_bps"), rates.get("guaranteed_bps")
+    if cap is not None and floor is not None and cap < floor:
+        raise InvalidIntent(f"rate_cap_bps {cap:g} is below the group's guaranteed_bps {floor:g}", "rate_cap_bps")
+    return IntentGroup(given, weight, cap, floor, version)
 
 
 def _flag(body: dict, name: str) -> bool:
@@ -359,7 +485,7 @@ class ApplyRequest:
         return self.owner is not None and intent.owner == self.owner
 
 
-def parse_apply(body, known_hosts=None) -> ApplyRequest:
+def parse_apply(body, known_hosts=None, known_groups=None) -> ApplyRequest:
     """Validate a whole ``POST /te/v1/apply`` body; the first problem raises, naming ``intents[n].field``.
 
     Every desired intent is validated as a POST of it would be (``known_hosts`` as in :func:`parse_intent`),
@@ -415,7 +541,7 @@ def parse_apply(body, known_hosts=None) -> ApplyRequest:
                 raise InvalidIntent(f"{label}: version must be the integer version (at least 1) of the live intent "
                                     f"this one was based on, not {version!r}", f"{where}.version")
         try:
-            intent = parse_intent(item, f"#{n}", 1, known_hosts)
+            intent = parse_intent(item, f"#{n}", 1, known_hosts, known_groups)
         except IntentError as exc:
             raise type(exc)(f"{label}: {exc}", f"{where}.{exc.field}" if exc.field else where) from None
         if intent.name is None:
@@ -715,11 +841,15 @@ class IntentRegistry:
     controller.intents.PreconditionFailed: intent 2 is at version 1, but If-Match names the version 7: it changed since it was read; read it again
     """
 
-    def __init__(self, known_hosts=None, persist=None):
+    def __init__(self, known_hosts=None, persist=None, admit=None):
         self._known_hosts = known_hosts
-        # persist(saved=[Intent], deleted=[id], next_id=int) writes a change durably, or raises and
-        # the registry stays as it was (e.g. IntentStore.apply).
+        # persist(saved=[Intent], deleted=[id], next_id=int[, saved_groups=[IntentGroup], deleted_groups=[name]])
+        # writes a change durably, or raises and the registry stays as it was (e.g. IntentStore.apply).
         self._persist = persist
+        # admit(intents, groups, changed) raises AdmissionRefused when the network cannot carry every
+        # guaranteed intent of ``intents`` in full (``changed``: the guaranteed ones that ask for more).
+        self._admit = admit
+        self._groups: dict[str, IntentGroup] = {}
         self._intents: dict[str, Intent] = {}
         self._next_id = 1
         self.generation = 0
@@ -742,8 +872,9 @@ class IntentRegistry:
             raise UnknownIntent(f"no intent with id {intent_id!r}", "id") from None
 
     def create(self, body) -> Intent:
-        intent = parse_intent(body, str(self._next_id), 1, self._hosts())
+        intent = parse_intent(body, str(self._next_id), 1, self._hosts(), self._groups)
         self._check_unique(intent)
+        self._check_admission([intent], {})
         self._commit(saved=[intent], next_id=self._next_id + 1)
         self._intents[intent.id] = intent
         self._next_id += 1
@@ -754,10 +885,11 @@ class IntentRegistry:
         """Replace intent ``intent_id`` with ``body``; ``if_version``: the versions it may be at (If-Match)."""
         old = self.get(intent_id)
         _check_version(old, if_version)
-        new = parse_intent(body, old.id, old.version + 1, self._hosts())
+        new = parse_intent(body, old.id, old.version + 1, self._hosts(), self._groups)
         if new.same_request(old):
             return old
         self._check_unique(new)
+        self._check_admission([new], {old.id: old})
         self._commit(saved=[new])
         self._intents[old.id] = new
         self.generation += 1
@@ -779,9 +911,15 @@ class IntentRegistry:
         update and delete is then written in one store transaction and taken at once, with one
         generation bump (none when nothing changes). Returns the plan, with the ids creates got.
         """
-        request = parse_apply(body, self._hosts())
+        request = parse_apply(body, self._hosts(), self._groups)
         result = plan_set(request, self.list(), self._next_id)
-        if request.dry_run or not result.changed:
+        if not result.changed:
+            return result
+        gone = {c.current.id for c in result.changes if c.op == "delete"}
+        self._check_admission([c.result for c in result.changes if c.op in ("create", "update")],
+                              {c.current.id: c.current for c in result.changes if c.op == "update"}, gone,
+                              where={c.result.id: c.index for c in result.changes if c.op in ("create", "update")})
+        if request.dry_run:
             return result
         saved = [c.result for c in result.changes if c.op in ("create", "update")]
         deleted = [c.current.id for c in result.changes if c.op == "delete"]
@@ -796,13 +934,68 @@ class IntentRegistry:
         self.generation += 1
         return result
 
-    def restore(self, intents, next_id: int | None = None) -> None:
+    # --- groups ---------------------------------------------------------------------------------------
+    def groups(self) -> dict:
+        """Group name -> :class:`IntentGroup`, in creation order."""
+        return dict(self._groups)
+
+    def get_group(self, name: str) -> IntentGroup:
+        try:
+            return self._groups[name]
+        except KeyError:
+            raise UnknownIntent(f"no group named {name!r}", "name") from None
+
+    def create_group(self, body) -> IntentGroup:
+        group = parse_group(body)
+        if group.name in self._groups:
+            raise DuplicateName(f"a group named {group.name!r} exists already (PUT /te/v1/groups/{group.name} "
+                                "changes it)", "name")
+        self._commit(saved_groups=[group])
+        self._groups[group.name] = group
+        self.generation += 1
+        return group
+
+    def replace_group(self, name: str, body, if_version=None) -> IntentGroup:
+        """Change group ``name`` (``if_version``: the versions it may be at, If-Match); a cap below its
+        guaranteed intents is a 409."""
+        old = self.get_group(name)
+        _check_version(old, if_version, f"group {name}")
+        new = parse_group(body, name, old.version + 1)
+        if replace(new, version=old.version) == old:
+            return old
+        members = [i for i in self._intents.values() if i.group == name and i.guaranteed]
+        if new.rate_cap_bps is not None and members:
+            needed = sum(i.rate_bps for i in members)
+            if needed > new.rate_cap_bps:
+                raise AdmissionRefused(
+                    f"rate_cap_bps {new.rate_cap_bps:g} is below the {needed:g} bit/s of the guaranteed intents in "
+                    f"group {name!r} ({', '.join(i.id for i in members)})", "rate_cap_bps",
+                    {"largest_fitting_bps": None, "links": []})
+        self._commit(saved_groups=[new])
+        self._groups[name] = new
+        self.generation += 1
+        return new
+
+    def delete_group(self, name: str, if_version=None) -> None:
+        _check_version(self.get_group(name), if_version, f"group {name}")
+        users = [i.id for i in self._intents.values() if i.group == name]
+        if users:
+            raise GroupInUse(f"group {name!r} is named by intent{'s' if len(users) > 1 else ''} "
+                             f"{', '.join(users)}; move or delete them first", "name")
+        self._commit(deleted_groups=[name])
+        del self._groups[name]
+        self.generation += 1
+
+    def restore(self, intents, next_id: int | None = None, groups=()) -> None:
         """Put back intents accepted earlier (e.g. from a store) as they were: ids, versions and all.
 
         Ids continue from ``next_id`` (the stored counter) or after the highest restored id, whichever
         is larger, so an id deleted before a restart is not handed out again. Hosts are not checked
-        again: a restored intent may name a host that is not yet learned. Nothing is persisted.
+        again: a restored intent may name a host that is not yet learned. ``groups``: the intent groups,
+        restored the same way. Nothing is persisted.
         """
+        for group in groups:
+            self._groups[group.name] = group
         for intent in intents:
             self._intents[intent.id] = intent
             if intent.id.isdigit():
@@ -811,9 +1004,44 @@ class IntentRegistry:
             self._next_id = max(self._next_id, int(next_id))
         self.generation += 1
 
-    def _commit(self, saved=(), deleted=(), next_id=None) -> None:
-        if self._persist is not None:
-            self._persist(saved=saved, deleted=deleted, next_id=next_id)
+    def _commit(self, saved=(), deleted=(), next_id=None, saved_groups=(), deleted_groups=()) -> None:
+        if self._persist is None:
+            return
+        extra = {k: v for k, v in (("saved_groups", saved_groups), ("deleted_groups", deleted_groups)) if v}
+        self._persist(saved=saved, deleted=deleted, next_id=next_id, **extra)
+
+    def _check_admission(self, new, old: dict, gone=frozenset(), where=None) -> None:
+        """Refuse (409) ``new`` intents (replacing ``old`` ones by id; ``gone`` ids deleted) when guaranteed
+        ones ask for more than their groups' caps or the network (``admit``) allow.
+
+        Only a change that asks for more is checked: a new guaranteed intent, or a guaranteed one whose
+        rate, burst, ends, match or group changed, or that was best-effort. ``where``: intent id -> its
+        index in an apply, for the message and the field.
+        """
+        asking = [i for i in new if i.guaranteed and not _asks_no_more(old.get(i.id), i)]
+        if not asking:
+            return
+        result = {i.id: i for i in self._intents.values() if i.id not in gone}
+        result.update({i.id: i for i in new})
+        intents = list(result.values())
+        try:
+            for group in {i.group for i in asking if i.group is not None}:
+                cap = self._groups[group].rate_cap_bps
+                members = [i for i in intents if i.group == group and i.guaranteed]
+                needed = sum(i.rate_bps for i in members)
+                if cap is not None and needed > cap * (1 + 1e-12):
+                    others = needed - sum(i.rate_bps for i in asking if i.group == group)
+                    raise AdmissionRefused(
+                        f"group {group!r} is capped at {cap:g} bit/s and its guaranteed intents would need "
+                        f"{needed:g}", "rate_bps", {"largest_fitting_bps": max(cap - others, 0.0), "links": [],
+                                                    "group": group})
+            if self._admit is not None:
+                self._admit(intents, self.groups(), asking)
+        except AdmissionRefused as exc:
+            if where is not None:
+                n = min(where.get(i.id, 0) for i in asking)
+                raise AdmissionRefused(f"intents[{n}]: {exc}", f"intents[{n}].{exc.field}", exc.details) from None
+            raise
 
     def _hosts(self):
         return None if self._known_hosts is None else self._known_hosts()
@@ -829,7 +1057,20 @@ class IntentRegistry:
                                        "with the same match", "match")
 
 
-def _check_version(intent: Intent, versions) -> None:
+def _asks_no_more(old: Intent | None, new: Intent) -> bool:
+    """True when guaranteed ``new`` needs nothing that ``old`` did not already have admitted.
+
+    >>> a = parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 4e6, "class": "guaranteed"}, "1")
+    >>> _asks_no_more(a, replace(a, name="web")), _asks_no_more(a, replace(a, rate_bps=5e6)), _asks_no_more(None, a)
+    (True, False, False)
+    """
+    if old is None or not old.guaranteed:
+        return False
+    same = (old.src, old.dst, old.match, old.group) == (new.src, new.dst, new.match, new.group)
+    return same and new.rate_bps <= old.rate_bps and (new.burst_bytes or 0) <= (old.burst_bytes or 0)
+
+
+def _check_version(intent, versions, what: str | None = None) -> None:
     """Refuse (412) a change of ``intent`` unless it is at one of ``versions`` (None: any).
 
     >>> a = parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6}, "1", version=2)
@@ -846,5 +1087,5 @@ def _check_version(intent: Intent, versions) -> None:
         named = "no version of it (a weak entity tag W/\"...\" never matches If-Match)"
     else:
         named = "the version" + ("s " if len(versions) > 1 else " ") + ", ".join(str(v) for v in sorted(versions))
-    raise PreconditionFailed(f"intent {intent.id} is at version {intent.version}, but If-Match names {named}: "
+    raise PreconditionFailed(f"{what or f'intent {intent.id}'} is at version {intent.version}, but If-Match names {named}: "
                              "it changed since it was read; read it again", "If-Match")

@@ -13,6 +13,7 @@ The app hands :class:`TECollector` a callable that returns a mapping (every key 
       "counters":    {"of_errors": 0, "packet_in": 812, ...},  # monotonic event counts
       "switches":    12,     # connected switches
       "elephants":   [...],  # the Elephant objects of GET /te/v1/elephants (None: adaptive TE off)
+      "classes":     {...},  # GET /te/v1/classes: per service class and per group
     }
 
 so the metrics show exactly what the REST API shows, and this module needs neither Ryu nor
@@ -38,7 +39,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, InfoMetricFamily
 from prometheus_client.utils import floatToGoString
 
-STATES = ("pending", "installed", "partial", "unroutable")
+STATES = ("pending", "installed", "partial", "degraded", "unroutable")
 LINK_LABELS = ("src", "src_port", "dst", "src_name", "dst_name")
 INTENT_LABELS = ("intent", "name")
 # Counters with a metric of their own; every other counter goes to te_controller_events_total.
@@ -82,6 +83,35 @@ class TECollector:
                                     value=data["switches"])
         if data.get("elephants") is not None:
             yield _elephant_metrics(data["elephants"])
+        yield from _class_metrics(data.get("classes"))
+
+
+def _class_metrics(classes):
+    """Per service class (label ``class``) and per intent group (label ``group``): requested, allocated,
+    measured bit/s, and the degraded guaranteed intents.
+
+    >>> fams = list(_class_metrics({"classes": [{"class": "guaranteed", "intents": 1, "degraded": 1,
+    ...     "requested_bps": 4e6, "allocated_bps": 3e6, "measured_bps": None}], "groups": []}))
+    >>> [(s.name, s.labels, s.value) for f in fams for s in f.samples][:3]
+    [('te_class_requested_bps', {'class': 'guaranteed'}, 4000000.0), ('te_class_allocated_bps', {'class': 'guaranteed'}, 3000000.0), ('te_class_intents', {'class': 'guaranteed'}, 1)]
+    """
+    if classes is None:
+        return
+    for kind, key, rows in (("class", "class", classes.get("classes", ())), ("group", "name", classes.get("groups", ()))):
+        fams = {"requested_bps": GaugeMetricFamily(f"te_{kind}_requested_bps", f"Rate the intents of the {kind} ask "
+                                                   "for, bit/s", labels=[kind]),
+                "allocated_bps": GaugeMetricFamily(f"te_{kind}_allocated_bps", f"Rate the TE plan gives the intents of "
+                                                   f"the {kind}, bit/s", labels=[kind]),
+                "measured_bps": GaugeMetricFamily(f"te_{kind}_measured_bps", f"Rate the meters of the {kind}'s intents "
+                                                  "let through over the last polling interval, bit/s", labels=[kind]),
+                "intents": GaugeMetricFamily(f"te_{kind}_intents", f"Intents of the {kind}", labels=[kind]),
+                "degraded": GaugeMetricFamily(f"te_{kind}_degraded_intents", f"Guaranteed intents of the {kind} "
+                                              "given less than their rate (state degraded)", labels=[kind])}
+        for row in rows:
+            for field, fam in fams.items():
+                if row.get(field) is not None:
+                    fam.add_metric([row[key]], row[field])
+        yield from fams.values()
 
 
 def package_version(name: str) -> str:

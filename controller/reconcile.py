@@ -9,7 +9,10 @@ place on *all* switches before the next starts):
    egress switches, delivery to hosts (a new tunnel is complete...);
 3. new and changed flows that hand packets to a group or meter (...before any
    ingress classifier or route starts pushing its label);
-4. changed groups and meters (traffic moves onto the new paths);
+4. changed groups and meters (traffic moves onto the new paths): meters that lower a rate first,
+   then groups, then meters that raise one, so that on every switch an intent's traffic on each
+   path stays at most the larger of its old and new rate while the switch applies both
+   (what congestion-free staged updates, ``te_update_scratch``, count on);
 5. deleted flows (nothing references the old entries any more...);
 6. deleted groups and meters (...so removing them cannot take live flows with them:
    OpenFlow deletes the flows that point at a deleted group).
@@ -83,11 +86,15 @@ def diff(installed: State, desired: State) -> list:
         return [Change(op, s) for op, specs in ((ADD, added), (MODIFY, changed))
                 for s in of_kind(specs, FlowSpec) if s.steers == steering]
 
+    meters = of_kind(changed, MeterSpec)
+    lower = [s for s in meters if s.rate_kbps < old[s.key].rate_kbps]
     phases = [
         [Change(ADD, s) for s in of_kind(added, MeterSpec, GroupSpec)],
         flows(steering=False),
         flows(steering=True),
-        [Change(MODIFY, s) for s in of_kind(changed, MeterSpec, GroupSpec)],
+        [Change(MODIFY, s) for s in lower],
+        [Change(MODIFY, s) for s in of_kind(changed, GroupSpec)],
+        [Change(MODIFY, s) for s in meters if s not in lower],
         [Change(DELETE, s) for s in of_kind(removed, FlowSpec)],
         [Change(DELETE, s) for s in of_kind(removed, MeterSpec, GroupSpec)],
     ]

@@ -299,6 +299,29 @@ def _apply(service, method, body, content_type, headers):
     return Reply(200, result.as_dict())
 
 
+def _groups(service, method, body, content_type, headers):
+    if method == "GET":
+        return Reply(200, {"groups": [g.as_dict() for g in service.intents.groups().values()]})
+    group = service.intents.create_group(parse_json(body, content_type))
+    service.intents_changed()
+    return Reply(201, group.as_dict(), (("Location", f"{PREFIX}/groups/{group.name}"), ("ETag", etag(group))))
+
+
+def _group(service, method, body, content_type, headers, name):
+    if method == "GET":
+        group = service.intents.get_group(name)
+        return Reply(200, group.as_dict(), (("ETag", etag(group)),))
+    service.intents.get_group(name)  # 404 before looking at the headers and the body
+    versions = if_match_versions(headers.get("if-match"))
+    if method == "PUT":
+        group = service.intents.replace_group(name, parse_json(body, content_type), if_version=versions)
+        service.intents_changed()
+        return Reply(200, group.as_dict(), (("ETag", etag(group)),))
+    service.intents.delete_group(name, if_version=versions)
+    service.intents_changed()
+    return Reply(204)
+
+
 def _openapi(service, *_):
     from .openapi import load_spec  # the spec is read (YAML) only when someone asks for it
 
@@ -320,6 +343,9 @@ ROUTES = (
     (f"{PREFIX}/intents", ("GET", "POST"), _intents),
     (f"{PREFIX}/intents/{{intent_id}}", ("GET", "PUT", "DELETE"), _intent),
     (f"{PREFIX}/apply", ("POST",), _apply),
+    (f"{PREFIX}/groups", ("GET", "POST"), _groups),
+    (f"{PREFIX}/groups/{{name}}", ("GET", "PUT", "DELETE"), _group),
+    (f"{PREFIX}/classes", ("GET",), lambda s, *_: Reply(200, s.classes_body())),
     (f"{PREFIX}/allocations", ("GET",), lambda s, *_: Reply(200, s.allocations_body())),
     (f"{PREFIX}/topology", ("GET",), lambda s, *_: Reply(200, s.topology_body())),
     (f"{PREFIX}/links", ("GET",), lambda s, *_: Reply(200, s.links_body())),
@@ -369,7 +395,9 @@ def dispatch(service, method: str, path: str, body: bytes = b"", headers=None) -
     except ApiError as exc:
         return api_error(exc)
     except IntentError as exc:
-        return _error(exc.status, str(exc), exc.field)
+        reply = _error(exc.status, str(exc), exc.field)
+        reply.body.update(getattr(exc, "details", {}))  # an admission refusal: the links, the largest rate that fits
+        return reply
     except StoreError as exc:  # the server's fault, but nothing was changed: the client may retry
         LOG.error("te: REST %s %s: intent store failed, change not made: %s", method, path, exc)
         return _error(503, f"the change was not made: {exc}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields
 
+from controller.compile_te import DscpPolicy, parse_dscp_list
 from te.alphafair import check_alpha
 from te.engine import AUTO, OBJECTIVES, paths_arg
 from te.errors import InvalidInput
@@ -56,6 +57,26 @@ class Settings:
                 "hashing whole flows onto paths can follow it (s); 0 keeps the LP's split"})
     te_meter_burst_ms: float = field(default=50.0, metadata={
         "help": "meter burst size as this many milliseconds of the allocated rate (at least 16 full frames)"})
+    te_protect_failures: int = field(default=0, metadata={
+        "help": "allocate so that any this many switch-link failures (0-3) need no controller: each intent's "
+                "SELECT group skips the buckets of a dead first hop and the surviving tunnels, reserved for it, "
+                "carry its traffic without overloading any link (FFC); needs te_objective max-min or "
+                "max-throughput, and costs throughput (te-solve --protect-failures shows how much)"})
+    te_protect_classes: str = field(default="all", metadata={
+        "help": "with te_protect_failures: protect all intents, or only guaranteed ones (best-effort then shares "
+                "what the protected reservations leave, unprotected)"})
+    te_update_scratch: float = field(default=0.0, metadata={
+        "help": "congestion-free updates (SWAN): when allocations change, move through intermediate allocations, "
+                "each confirmed by barriers, so that no link exceeds (1 - te_headroom + this) of its capacity "
+                "whatever order the switches apply a step in; at most te_headroom. 0: one make-before-break step"})
+    te_burst_window_ms: float = field(default=100.0, metadata={
+        "help": "admission of guaranteed intents with burst_bytes: the bursts crossing a link must drain at its "
+                "capacity within this many milliseconds"})
+    te_dscp_guaranteed: int = field(default=46, metadata={
+        "help": "DSCP the ingress switch marks guaranteed intents' packets with (46: EF), unless an intent sets its own"})
+    te_dscp_priorities: str = field(default="0,10,18,26,34,34,34,34", metadata={
+        "help": "DSCP of best-effort intents by priority 0-7, comma-separated (default: CS0, AF11, AF21, AF31, "
+                "then AF41), unless an intent sets its own"})
     te_elephants: str = field(default="off", metadata={
         "help": "adaptive TE for undeclared traffic: off, global-first-fit (Hedera) or max-min; detected "
                 "elephant flows are placed on paths with room"})
@@ -96,6 +117,11 @@ class Settings:
         names = frozenset(name.strip().lower() for name in self.rest_allowed_hosts.split(","))
         return None if "*" in names else names
 
+    @property
+    def dscp(self) -> DscpPolicy:
+        """How intents' packets are marked (:class:`controller.compile_te.DscpPolicy`)."""
+        return DscpPolicy(self.te_dscp_guaranteed, parse_dscp_list(self.te_dscp_priorities))
+
     @classmethod
     def from_mapping(cls, values) -> "Settings":
         """From anything indexable by option name (e.g. ``ryu.cfg.CONF.te``)."""
@@ -118,6 +144,22 @@ class Settings:
         if most > self.te_wcmp_budget:
             raise ValueError(f"[te] {name} ({most}) must not exceed te_wcmp_budget ({self.te_wcmp_budget}):"
                              " every path with traffic needs a bucket weight of at least 1")
+        if not 0 <= self.te_update_scratch <= self.te_headroom:
+            raise ValueError(f"[te] te_update_scratch must be >= 0 and at most te_headroom ({self.te_headroom:g}): the "
+                             f"steps use the free part of every link, got {self.te_update_scratch!r}")
+        if not 0 <= self.te_protect_failures <= 3:
+            raise ValueError(f"[te] te_protect_failures must be 0, 1, 2 or 3, got {self.te_protect_failures!r}")
+        if self.te_protect_failures and self.te_objective not in ("max-min", "max-throughput"):
+            raise ValueError(f"[te] te_protect_failures needs te_objective max-min or max-throughput, not "
+                             f"{self.te_objective}")
+        if self.te_protect_classes not in ("all", "guaranteed"):
+            raise ValueError(f"[te] te_protect_classes must be all or guaranteed, got {self.te_protect_classes!r}")
+        try:
+            parse_dscp_list(self.te_dscp_priorities)
+        except ValueError as exc:
+            raise ValueError(f"[te] {exc}") from None
+        if not 0 <= self.te_dscp_guaranteed <= 63:
+            raise ValueError(f"[te] te_dscp_guaranteed must be a DSCP value from 0 to 63, got {self.te_dscp_guaranteed!r}")
         if self.te_elephants not in ELEPHANT_MODES:
             raise ValueError(f"[te] te_elephants must be one of {', '.join(ELEPHANT_MODES)}, got {self.te_elephants!r}")
         if not 0 < self.te_elephant_threshold <= 1:
@@ -126,7 +168,8 @@ class Settings:
             raise ValueError(f"[te] te_elephant_idle must be 1 to 65535 seconds, got {self.te_elephant_idle!r}")
         if not 0 <= self.te_headroom < 1:
             raise ValueError(f"[te] te_headroom must be >= 0 and < 1, got {self.te_headroom!r}")
-        for name in ("default_capacity_bps", "max_paths", "te_max_paths", "te_wcmp_budget", "te_meter_burst_ms"):
+        for name in ("default_capacity_bps", "max_paths", "te_max_paths", "te_wcmp_budget", "te_meter_burst_ms",
+                     "te_burst_window_ms"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"[te] {name} must be > 0, got {getattr(self, name)!r}")
         for name in ("arp_settle_seconds", "arp_flood_interval", "reconcile_delay", "barrier_timeout",

@@ -37,13 +37,17 @@ import sys
 import threading
 from pathlib import Path
 
-from controller.intents import INPUT_FIELDS, Intent, IntentError, IntentRegistry, parse_intent
+from controller.intents import (BEST_EFFORT, INPUT_FIELDS, Intent, IntentError, IntentGroup, IntentRegistry,
+                                parse_group, parse_intent)
 
 DEFAULT_PATH = "/var/lib/sdn-te/intents.sqlite3"
 SCHEMA_VERSION = 1
 
 # Added within schema version 1 (files of the first layout lack it): created when missing.
 _META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+# Intent groups (GroupInput JSON), also added within schema version 1: created when missing.
+_GROUPS = ("CREATE TABLE IF NOT EXISTS groups (seq INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, "
+           "version INTEGER NOT NULL, request TEXT NOT NULL)")
 _SCHEMA = f"""
 CREATE TABLE schema_version (version INTEGER NOT NULL);
 INSERT INTO schema_version (version) VALUES ({SCHEMA_VERSION});
@@ -54,6 +58,7 @@ CREATE TABLE intents (
     request TEXT NOT NULL                   -- IntentInput JSON (docs/openapi.yaml)
 );
 {_META};
+{_GROUPS};
 """
 _SQLITE_MAGIC = b"SQLite format 3\0"
 # What SQLite answers when the file, its directory or the mount refuses writes.
@@ -182,6 +187,7 @@ class IntentStore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.execute(_META)
+                self._db.execute(_GROUPS)
                 self._db.execute("INSERT INTO meta (key, value) VALUES ('write_check', 0)")
                 self._db.execute("DELETE FROM meta WHERE key = 'write_check'")
                 self._db.execute("COMMIT")
@@ -218,6 +224,20 @@ class IntentStore:
                 raise StoreError(f"{self.path}: stored intent {intent_id} is unreadable: {exc}") from None
         return intents
 
+    def load_groups(self) -> list[IntentGroup]:
+        """Every stored intent group, in creation order (none in a file written before groups existed)."""
+        with self._transaction(write=False):
+            if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'groups'").fetchone() is None:
+                return []
+            rows = self._db.execute("SELECT name, version, request FROM groups ORDER BY seq").fetchall()
+        groups = []
+        for name, version, request in rows:
+            try:
+                groups.append(parse_group(json.loads(request), name, version))
+            except (ValueError, IntentError) as exc:
+                raise StoreError(f"{self.path}: stored group {name} is unreadable: {exc}") from None
+        return groups
+
     def next_id(self) -> int | None:
         """The id number the registry hands out next, as last stored (None if never stored)."""
         with self._transaction(write=False):
@@ -227,8 +247,9 @@ class IntentStore:
             row = self._db.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
         return None if row is None else int(row[0])
 
-    def apply(self, saved=(), deleted=(), next_id: int | None = None) -> None:
-        """Save ``saved`` intents, delete the ids in ``deleted`` and record ``next_id``, in one transaction.
+    def apply(self, saved=(), deleted=(), next_id: int | None = None, saved_groups=(), deleted_groups=()) -> None:
+        """Save ``saved`` intents, delete the ids in ``deleted`` and record ``next_id``, in one transaction
+        (with the groups in ``saved_groups`` saved and the names in ``deleted_groups`` deleted).
 
         A saved intent replaces the one with its id, if any, and keeps its place in the order; deleting an
         id that is not stored is no error.
@@ -239,6 +260,13 @@ class IntentStore:
                 "ON CONFLICT (id) DO UPDATE SET version = excluded.version, request = excluded.request",
                 [(i.id, i.version, _request_json(i)) for i in saved])
             self._db.executemany("DELETE FROM intents WHERE id = ?", [(str(i),) for i in deleted])
+            if saved_groups or deleted_groups:
+                self._db.execute(_GROUPS)
+                self._db.executemany(
+                    "INSERT INTO groups (name, version, request) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
+                    "SET version = excluded.version, request = excluded.request",
+                    [(g.name, g.version, json.dumps(g.request(), sort_keys=True)) for g in saved_groups])
+                self._db.executemany("DELETE FROM groups WHERE name = ?", [(n,) for n in deleted_groups])
             if next_id is not None:
                 self._db.execute("INSERT INTO meta (key, value) VALUES ('next_id', ?) "
                                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (int(next_id),))
@@ -387,6 +415,8 @@ def _request_json(intent: Intent) -> str:
     body = {k: v for k, v in intent.as_dict().items() if k in INPUT_FIELDS and v is not None}
     if not body["labels"]:
         del body["labels"]
+    if body["class"] == BEST_EFFORT:  # the default: rows of best-effort intents stay as they were
+        del body["class"]
     return json.dumps(body, sort_keys=True)
 
 
@@ -415,8 +445,10 @@ def _check(args) -> None:
     with IntentStore(args.src, read_only=True) as store:
         registry = IntentRegistry()
         # What the controller would restore: the stored counter, or the id after the highest one.
-        registry.restore(store.load(), store.next_id())
-    print(f"{args.src}: {_intents(len(registry))}, next id {registry.next_id}")
+        registry.restore(store.load(), store.next_id(), store.load_groups())
+    groups = len(registry.groups())
+    print(f"{args.src}: {_intents(len(registry))}, next id {registry.next_id}"
+          + (f", {groups} group{'s' if groups != 1 else ''}" if groups else ""))
 
 
 def _intents(count: int) -> str:

@@ -205,6 +205,12 @@ def tunnel_flows(tunnel: Tunnel, flow_cookie: int = COOKIE_TUNNEL) -> list:
     return flows
 
 
-def tunnel_bucket(tunnel: Tunnel, weight: int = 1) -> Bucket:
-    """The SELECT bucket that sends a packet into ``tunnel`` at its ingress: push the label, output."""
-    return Bucket((PushMpls(ETH_TYPE_MPLS), SetField("mpls_label", tunnel.label), Output(tunnel.first_port)), weight)
+def tunnel_bucket(tunnel: Tunnel, weight: int = 1, watch: bool = False) -> Bucket:
+    """The SELECT bucket that sends a packet into ``tunnel`` at its ingress: push the label, output.
+
+    ``watch``: the bucket watches the tunnel's first port, so that when that link goes down the ingress
+    switch stops choosing it at once and spreads the traffic over the group's live buckets in proportion
+    to their weights (OVS skips dead buckets of SELECT groups), before the controller acts.
+    """
+    return Bucket((PushMpls(ETH_TYPE_MPLS), SetField("mpls_label", tunnel.label), Output(tunnel.first_port)), weight,
+                  tunnel.first_port if watch else None)

@@ -11,10 +11,12 @@ UNROUTABLE = "unroutable"
 PENDING = "pending"
 INSTALLED = "installed"
 PARTIAL = "partial"
+DEGRADED = "degraded"
 
 
 def allocation_state(allocation: Allocation | None, current_version: int, confirmed: bool) -> str:
-    """``pending``, ``installed``, ``partial`` or ``unroutable`` (see docs/openapi.yaml).
+    """``pending``, ``installed``, ``partial``, ``degraded`` (a guaranteed intent given less than its rate)
+    or ``unroutable`` (see docs/openapi.yaml).
 
     >>> from controller.intents import Intent
     >>> i = Intent("1", "10.0.0.1", "10.0.0.2", 4e6)
@@ -29,6 +31,8 @@ def allocation_state(allocation: Allocation | None, current_version: int, confir
         return UNROUTABLE
     if not confirmed:
         return PENDING
+    if allocation.degraded:
+        return DEGRADED
     return INSTALLED if allocation.allocated_bps >= allocation.intent.rate_bps * (1 - 1e-6) else PARTIAL
 
 
@@ -50,14 +54,50 @@ def allocation_views(intents, te_plan: Plan, installed: dict, times: dict, measu
         paths = [{"switches": [switch_node(d) for d in share.dpids], "rate_bps": share.rate_bps, "weight": weight,
                   "label": label} for share, label, weight in installed.get(intent.id, ())] if current else []
         view = {"intent_id": intent.id, "name": intent.name, "version": intent.version, "state": state,
+                "class": intent.service_class, "group": intent.group,
                 "requested_bps": intent.rate_bps, "allocated_bps": a.allocated_bps if current else 0.0,
                 "measured_bps": measured.get(intent.id),
                 "paths": paths, "computed_at": computed_at if current else None,
-                "installed_at": installed_at if current and state in (INSTALLED, PARTIAL) else None}
+                "installed_at": installed_at if current and state in (INSTALLED, PARTIAL, DEGRADED) else None}
         if current and a.reason:
             view["reason"] = a.reason
+        if current and a.degraded:
+            view["shortfall_bps"] = intent.rate_bps - a.allocated_bps
+            view["short_links"] = list(a.short_links)
         out.append(view)
     return out
+
+
+def class_views(intents, allocations: list, groups: dict, dscp) -> dict:
+    """``GET /te/v1/classes``: per service class and per group, what is asked, allocated and measured.
+
+    ``allocations`` are :func:`allocation_views`; ``dscp`` a :class:`controller.compile_te.DscpPolicy`.
+
+    >>> from controller.intents import parse_intent
+    >>> from controller.compile_te import DscpPolicy
+    >>> i = parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 4e6, "class": "guaranteed"}, "1")
+    >>> view = class_views([i], [{"intent_id": "1", "state": "degraded", "allocated_bps": 3e6, "measured_bps": None}],
+    ...                    {}, DscpPolicy())
+    >>> view["classes"][1]
+    {'class': 'guaranteed', 'dscp': 46, 'intents': 1, 'degraded': 1, 'requested_bps': 4000000.0, 'allocated_bps': 3000000.0, 'measured_bps': None}
+    """
+    from .intents import CLASSES, GUARANTEED
+
+    by_id = {a["intent_id"]: a for a in allocations}
+
+    def totals(members):
+        views = [by_id.get(i.id, {}) for i in members]
+        measured = [v.get("measured_bps") for v in views if v.get("measured_bps") is not None]
+        return {"intents": len(members), "degraded": sum(1 for v in views if v.get("state") == DEGRADED),
+                "requested_bps": sum(i.rate_bps for i in members),
+                "allocated_bps": sum(v.get("allocated_bps", 0.0) for v in views),
+                "measured_bps": sum(measured) if measured else None}
+
+    classes = [{"class": c, "dscp": dscp.guaranteed if c == GUARANTEED else None,
+                **totals([i for i in intents if i.service_class == c])} for c in CLASSES]
+    classes[0]["dscp_by_priority"] = list(dscp.by_priority)
+    out_groups = [{**g.as_dict(), **totals([i for i in intents if i.group == name])} for name, g in groups.items()]
+    return {"classes": classes, "groups": out_groups}
 
 
 def elephant_views(elephants, placements: dict) -> list:

@@ -55,6 +55,31 @@ EXAMPLES = {
         "te-intent apply -f intents.yaml --prune --owner ops      # also deletes ops's intents the file lacks",
         "te-intent get -o yaml > intents.yaml      # the live intents as a file apply takes back unchanged",
     ],
+    ("get", "/te/v1/groups"): [
+        "curl -s $TE/te/v1/groups",
+        "te-intent groups",
+    ],
+    ("post", "/te/v1/groups"): [
+        "curl -s -X POST $TE/te/v1/groups -H 'Content-Type: application/json' \\\n"
+        "     -d '{\"name\": \"tenant-a\", \"weight\": 3, \"rate_cap_bps\": 5e6}'",
+        "te-intent group add tenant-a --weight 3 --cap 5M",
+    ],
+    ("get", "/te/v1/groups/{name}"): [
+        "curl -s $TE/te/v1/groups/tenant-a",
+    ],
+    ("put", "/te/v1/groups/{name}"): [
+        "curl -s -X PUT $TE/te/v1/groups/tenant-a -H 'Content-Type: application/json' \\\n"
+        "     -d '{\"name\": \"tenant-a\", \"weight\": 3, \"rate_cap_bps\": 8e6}'",
+        "te-intent group set tenant-a --cap 8M      # other fields keep their values",
+    ],
+    ("delete", "/te/v1/groups/{name}"): [
+        "curl -s -X DELETE $TE/te/v1/groups/tenant-a      # 409 while intents name it",
+        "te-intent group delete tenant-a",
+    ],
+    ("get", "/te/v1/classes"): [
+        "curl -s $TE/te/v1/classes",
+        "te-intent classes",
+    ],
     ("get", "/te/v1/allocations"): [
         "curl -s $TE/te/v1/allocations",
         "te-intent allocations",

@@ -6,7 +6,7 @@ from controller.ids import IdSpace
 from controller.intents import IntentRegistry
 from controller.pipeline import OWNER_TE, PRIO_ROUTE, TE_LABEL_MIN, decode_cookie, intent_cookie
 from controller.reconcile import ADD, BARRIER, DELETE, MODIFY, diff
-from controller.specs import ETH_TYPE_IPV4, ETH_TYPE_MPLS, FlowSpec, GroupSpec, Output, State
+from controller.specs import ETH_TYPE_IPV4, ETH_TYPE_MPLS, FlowSpec, GroupSpec, Output, SetField, State
 from controller.te_plan import plan
 from controller.topology import FileHost, LinkInfo
 from controller.views import allocation_views, link_views, topology_view
@@ -125,7 +125,7 @@ def test_intent_between_hosts_of_one_switch_is_metered_straight_out():
     specs, shown = compiled(plan(f, [i]))
     flows = [s for s in specs if isinstance(s, FlowSpec)]
     assert [type(s) for s in specs].count(GroupSpec) == 0 and len(flows) == 1
-    assert flows[0].actions == (Output(f.hosts["10.0.0.2"].port),)
+    assert flows[0].actions == (SetField("ip_dscp", 0), Output(f.hosts["10.0.0.2"].port))
     assert ("udp_dst", 5001) in flows[0].match and flows[0].priority == classifier_priority(i)
 
 

@@ -90,3 +90,53 @@ def switch_tables(names) -> dict:
         meters = ofctl("dump-meters", name).splitlines()[1:]
         out[name] = {"flows": sorted(flows), "groups": sorted(groups), "meters": sorted(meters)}
     return out
+
+
+class PortSampler:
+    """Samples the transmitted bytes of every port of the userspace datapath every ``interval`` seconds, in a
+    thread (one ``ovs-appctl dpctl/show -s`` per sample: every bridge's ports at once).
+
+    ``rates()`` gives ``[(t_end, {port name: bit/s over the interval})]`` from consecutive samples.
+    """
+
+    def __init__(self, interval: float = 0.1):
+        import threading
+
+        self.interval = interval
+        self.samples: list = []  # (monotonic time, {port name: tx bytes})
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        import re
+        import time
+
+        port = re.compile(r"port \d+: (\S+)")
+        tx = re.compile(r"TX bytes:(\d+)")
+        while not self._stop.is_set():
+            start = time.monotonic()
+            out = subprocess.run(["ovs-appctl", "dpctl/show", "-s"], capture_output=True, text=True).stdout
+            counts, name = {}, None
+            for line in out.splitlines():
+                m = port.search(line)
+                if m:
+                    name = m.group(1)
+                m = tx.search(line)
+                if m and name is not None:
+                    counts[name] = int(m.group(1))
+            self.samples.append((time.monotonic(), counts))
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - start)))
+
+    def start(self) -> "PortSampler":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def rates(self) -> list:
+        out = []
+        for (t0, a), (t1, b) in zip(self.samples, self.samples[1:]):
+            out.append((t1, {n: 8 * (b[n] - a.get(n, b[n])) / (t1 - t0) for n in b}))
+        return out

@@ -68,3 +68,56 @@ def udp_goodputs(net, flows, seconds: int = 8) -> list:
     for n, (src, dst, rate, parallel) in enumerate(flows):
         clients.append(start_iperf_udp(net.get(src), net.get(dst).IP(), 5201 + n, rate, seconds, parallel))
     return [received_goodput(s, c) for s, c in zip(servers, clients)]
+
+
+# Run inside a Mininet host: count the DSCP of the IPv4 packets arriving on its interface, per source address.
+# A raw AF_PACKET socket, so the lab needs no tcpdump; prints {"10.0.0.1": {"46": 120}, ...}.
+_DSCP_CAPTURE = r"""
+import json, socket, sys, time
+iface, seconds = sys.argv[1], float(sys.argv[2])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0800))
+s.bind((iface, 0))
+s.settimeout(0.2)
+seen, end = {}, time.monotonic() + seconds
+while time.monotonic() < end:
+    try:
+        frame, (_, _, kind, *_rest) = s.recvfrom(65535)
+    except socket.timeout:
+        continue
+    if kind == socket.PACKET_OUTGOING or len(frame) < 34 or frame[12:14] != b"\x08\x00":
+        continue
+    src, dscp = socket.inet_ntoa(frame[26:30]), frame[15] >> 2
+    per = seen.setdefault(src, {})
+    per[str(dscp)] = per.get(str(dscp), 0) + 1
+print(json.dumps(seen))
+"""
+
+
+def start_dscp_capture(host, seconds: float):
+    """Start counting the DSCP values of IPv4 packets arriving at ``host``; :func:`dscp_counts` reads the result."""
+    import sys
+
+    return host.popen([sys.executable, "-c", _DSCP_CAPTURE, host.defaultIntf().name, str(seconds)])
+
+
+def dscp_counts(capture) -> dict:
+    """``{source address: {dscp: packets}}`` of a :func:`start_dscp_capture`, once it has finished."""
+    out, err = capture.communicate(timeout=60)
+    if capture.returncode != 0:
+        raise AssertionError(f"DSCP capture failed: {err.decode(errors='replace')[-500:]}")
+    return {src: {int(d): n for d, n in per.items()} for src, per in json.loads(out).items()}
+
+
+def udp_loss(server, client) -> tuple:
+    """``(lost, sent)`` datagrams of a finished iperf3 UDP test, as its server counted them."""
+    sent_out, _ = client.communicate(timeout=120)
+    out, _ = server.communicate(timeout=30)
+    for report in (json.loads(out), json.loads(sent_out)):
+        end = report.get("end", {})
+        total = end.get("sum") or end.get("sum_received")
+        if total is None and end.get("streams"):
+            udp = [s["udp"] for s in end["streams"] if "udp" in s]
+            total = {"lost_packets": sum(u["lost_packets"] for u in udp), "packets": sum(u["packets"] for u in udp)}
+        if total is not None and "lost_packets" in total:
+            return int(total["lost_packets"]), int(total["packets"])
+    raise AssertionError(f"iperf3 reported no UDP totals: server {out[-300:]!r}, client {sent_out[-300:]!r}")
