@@ -160,7 +160,9 @@ def build(cands: Candidates, objective: str, generate: bool = False, max_paths: 
     ``alpha-fair`` (:mod:`te.alphafair`; 0 max throughput, 1 proportional, large near max-min).
 
     ``groups`` (``{name: te.hierarchy.Group}``, or a list of them): the shares the demands name
-    (:attr:`te.model.Demand.group`). ``max-min`` with groups, or with a demand naming one, is
+    (:attr:`te.model.Demand.group`). ``alpha-fair`` with demands in groups shares the groups' totals
+    of hierarchical max-min alpha-fairly inside each group (:class:`te.hierarchy.AlphaInGroupsModel`).
+    ``max-min`` with groups, or with a demand naming one, is
     hierarchical weighted max-min (:mod:`te.hierarchy`) over ``cands`` as they are (it generates
     no paths: ``generate`` is ignored). Every other objective keeps only the groups' caps, by
     scaling each over-cap group's demands down after solving (:func:`te.hierarchy.apply_group_caps`).
@@ -183,6 +185,10 @@ def build(cands: Candidates, objective: str, generate: bool = False, max_paths: 
         checked = check_groups(groups, cands.demands)
         if hierarchical(objective, cands.demands, checked):
             return build_hierarchical(cands, checked)
+        if objective == "alpha-fair" and any(d.group is not None for d in cands.demands):
+            from te.hierarchy import build_alpha_in_groups
+
+            return build_alpha_in_groups(cands, checked, alpha)
         if any(g.rate_cap_bps is not None for g in checked.values()):
             return GroupCapped(_build(cands, objective, generate, max_paths, alpha), checked)
     return _build(cands, objective, generate, max_paths, alpha)
