@@ -237,7 +237,8 @@ def results_table(flows: list, allocations: dict, names: dict) -> str:
 
     by_name = {a.get("name"): a for a in allocations["allocations"]}
     controller_measures = any(a.get("measured_bps") is not None for a in allocations["allocations"])
-    headers = ["NAME", "SRC -> DST", "PRIO", "WEIGHT", "MATCH", "REQUESTED", "ALLOCATED", "MEASURED", "MEAS/ALLOC"]
+    headers = ["NAME", "SRC -> DST", "CLASS", "GROUP", "PRIO", "WEIGHT", "MATCH", "REQUESTED", "ALLOCATED", "MEASURED",
+               "MEAS/ALLOC"]
     headers += ["CTL-MEASURED"] if controller_measures else []
     headers += ["STATE", "PATHS (rate, share)"]
     rows = []
@@ -245,7 +246,8 @@ def results_table(flows: list, allocations: dict, names: dict) -> str:
         i = flow.intent
         a = by_name[i["name"]]
         ratio = f"{flow.measured_bps / a['allocated_bps']:.2f}" if a["allocated_bps"] > 0 else "-"
-        row = [i["name"], f"{i['src']} -> {i['dst']}", str(i["priority"]), f"{i['weight']:g}",
+        row = [i["name"], f"{i['src']} -> {i['dst']}", i.get("class") or "best-effort", i.get("group") or "-",
+               str(i["priority"]), f"{i['weight']:g}",
                describe_match(i.get("match") or {}), mbit(i["rate_bps"]), mbit(a["allocated_bps"]),
                mbit(flow.measured_bps), ratio]
         row += [mbit(a.get("measured_bps"))] if controller_measures else []

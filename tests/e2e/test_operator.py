@@ -97,7 +97,7 @@ def test_operator_workflow(controller_factory, artifacts):
     shown = cli(controller, "show", "bulk", check=0).stdout
     assert "rate:      8 Mbit/s" in shown and "version:   2" in shown
     table = cli(controller, "allocations", check=0).stdout.splitlines()
-    assert table[0].split()[:4] == ["ID", "NAME", "STATE", "REQUESTED"] and len(table) >= 4
+    assert table[0].split()[:6] == ["ID", "NAME", "CLASS", "GROUP", "STATE", "REQUESTED"] and len(table) >= 4
 
     assert cli(controller, "apply", "-f", str(intents), "--prune", check=0).stdout.splitlines()[-1] == \
         "0 created, 0 changed, 0 deleted, 3 unchanged"

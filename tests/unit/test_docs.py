@@ -64,24 +64,32 @@ def test_generator_doctests(name):
 
 
 def test_sample_intents_oversubscribe_and_match_the_te_solve_demands():
-    intents = read_intent_file(str(REPO / "examples" / "b4-intents.yaml"))
-    demands = json.loads((REPO / "examples" / "b4-demands.json").read_text())
+    from controller.client.intent_file import read_apply_file
+
+    applied = read_apply_file(str(REPO / "examples" / "b4-intents.yaml"))
+    intents = list(applied.intents)
+    document = json.loads((REPO / "examples" / "b4-demands.json").read_text())
     as_demands = [{"id": i.name, "src": "h" + i.src.rsplit(".", 1)[1], "dst": "h" + i.dst.rsplit(".", 1)[1],
-                   "rate_bps": i.rate_bps, "weight": i.weight, "priority": i.priority} for i in intents]
-    assert demands == as_demands
+                   "rate_bps": i.rate_bps, "weight": i.weight, "priority": i.priority,
+                   **({"group": i.group} if i.group else {})} for i in intents]
+    assert document["demands"] == as_demands
+    assert document["groups"] == [{k: v for k, v in g.request().items()} for g in applied.groups]
+    # te-solve has no classes: the guaranteed intent is served first there by being in the top priority class
+    assert all(i.priority == max(j.priority for j in intents) for i in intents if i.guaranteed)
     assert len({i.priority for i in intents}) > 1 and len({i.weight for i in intents}) > 1
     assert any(i.match.ip_proto is not None for i in intents)
 
 
 def test_te_solve_of_the_examples_leaves_some_demands_partial():
     import te
-    from te.io import read_demands, read_topology
+    from te.io import read_demand_file, read_topology
 
     graph = read_topology(str(REPO / "examples" / "b4-9mbit.json"))
-    demands = read_demands(str(REPO / "examples" / "b4-demands.json"), graph)
-    solution = te.solve(graph, demands, objective="max-min", k=4)
+    demands, groups = read_demand_file(str(REPO / "examples" / "b4-demands.json"), graph)
+    solution = te.solve(graph, demands, objective="max-min", k=4, groups=groups)
     allocated = dict(zip((d.id for d in demands), solution.allocated_bps.tolist()))
-    # Priorities 2 and 1 in full; the 5 Mbit/s left on the west-east cut shared 1:3:1 by weight.
-    expected = {"video": 5e6, "voice": 2e6, "web": 6e6, "bulk-a": 1e6, "bulk-b": 3e6, "backup": 1e6,
+    # Priorities 2 and 1 in full; the 5 Mbit/s left on the west-east cut shared 3:1 by the group batch (capped at
+    # 3 Mbit/s) and backup, batch's 3 split 1:3 between bulk-a and bulk-b.
+    expected = {"video": 5e6, "voice": 2e6, "web": 6e6, "bulk-a": 0.75e6, "bulk-b": 2.25e6, "backup": 2e6,
                 "replica": 3e6, "sync": 4e6}
     assert allocated == pytest.approx(expected, rel=1e-6)
