@@ -58,8 +58,11 @@ def test_undeclared_elephants_are_detected_placed_apart_and_their_rates_rise(net
     lab.record("elephants", "aggregate_after_over_before", sum(after) / sum(before), "ratio", placed_at_s=placed_at,
                before_bps=sum(before), after_bps=sum(after), planned_bps=planned, squeezed=len(squeezed))
     lab.record("elephants", "measured_over_planned", measured / planned, "ratio")
-    assert sum(after) >= 1.15 * sum(before), (before, after)
-    assert squeezed and sum(after[n] for n in squeezed) >= 1.3 * sum(before[n] for n in squeezed), (before, after)
+    if squeezed:  # ECMP hashed some flows onto shared links: placing them apart must lift them, and the total
+        assert sum(after) >= 1.15 * sum(before), (before, after)
+        assert sum(after[n] for n in squeezed) >= 1.3 * sum(before[n] for n in squeezed), (before, after)
+    else:  # the random TCP ports happened to hash apart (seen once in CI): placement must not cost anything
+        assert sum(after) >= 0.95 * sum(before), (before, after)
     assert measured >= 0.75 * planned, (measured, planned)
 
     # the flows ended: their counters expire, and with them the elephants and their rules
