@@ -58,6 +58,7 @@ from .restore import PARTS, Readback, hosts_from_routes, id_hints  # noqa: F401 
 from .specs import State
 from .stats import ByteRates, Durations, TrafficTotals
 from .store import IntentStore, StoreError
+from te.errors import TEError
 from te.updates import plan_update
 from .te_plan import Plan, host_capacity, inputs_key, plan, rates_of, same_rates, switch_node, with_rates
 from .topology import Fabric, read_link_info
@@ -434,10 +435,20 @@ class Core:
             s = self.settings
             room = 1.0 - s.te_headroom + s.te_update_scratch
             capacity = {arc: bps * room for arc, bps in self._path_capacities().items()}
-            started = time.perf_counter()
-            update = plan_update(self.te_applied, goal, capacity, s.te_update_scratch)
-            seconds = time.perf_counter() - started
             self.te_steps_for = goal
+            gone = [arc for alloc in (self.te_applied, goal) for paths in alloc.values() for path in paths
+                    for arc in zip(path, path[1:]) if arc not in capacity]
+            if gone:  # a link of the old allocation is down: what it carried is lost anyway, nothing to stage
+                self.te_steps = []
+                return None
+            started = time.perf_counter()
+            try:
+                update = plan_update(self.te_applied, goal, capacity, s.te_update_scratch)
+            except TEError as exc:
+                LOG.warning("te: staged update not planned (%s); make-before-break", exc)
+                self.te_steps = []
+                return None
+            seconds = time.perf_counter() - started
             if not update.feasible:
                 self.te_steps = []
                 self.te_updates["fallbacks"] += 1

@@ -124,7 +124,8 @@ class PortSampler:
                 m = tx.search(line)
                 if m and name is not None:
                     counts[name] = int(m.group(1))
-            self.samples.append((time.monotonic(), counts))
+            # the counters were read somewhere during the call: date them at its middle, not its end
+            self.samples.append(((start + time.monotonic()) / 2, counts))
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - start)))
 
     def start(self) -> "PortSampler":
