@@ -20,7 +20,7 @@ import te
 from te.errors import TEError
 
 from .intents import AdmissionRefused
-from .te_plan import FULL_RTOL, overflow, te_graph
+from .te_plan import FULL_RTOL, min_mlu, overflow, te_graph
 
 
 def _name(node: str) -> str:
@@ -66,7 +66,8 @@ def admit(fabric, headroom: float, intents, asking, k="auto", max_paths=None, bu
                                    {"largest_fitting_bps": 0.0, "links": []})
     demands = [te.Demand(i.id, i.src, i.dst, i.rate_bps) for i in located]
     try:
-        short = overflow(g, demands, k, max_paths)
+        routing = min_mlu(g, demands, k, max_paths)  # decides the overflow and where the bursts go
+        short = overflow(g, routing)
     except TEError as exc:
         raise AdmissionRefused(f"admission could not be decided: {exc}", "rate_bps",
                                {"largest_fitting_bps": None, "links": []}) from None
@@ -78,7 +79,7 @@ def admit(fabric, headroom: float, intents, asking, k="auto", max_paths=None, bu
             f"other guaranteed intent{'s' if others != 1 else ''}: link {_link_text(short[0])}"
             + (f" and {len(short) - 1} more link(s)" if len(short) > 1 else "")
             + f"; at most {fits:.4g} bit/s would fit", "rate_bps", {"largest_fitting_bps": fits, "links": short})
-    _check_bursts(g, located, asking, k, max_paths, burst_window_s, headroom)
+    _check_bursts(g, routing, located, asking, burst_window_s, headroom)
 
 
 def largest_fitting(g, located, intent, k="auto", max_paths=None) -> float:
@@ -87,7 +88,7 @@ def largest_fitting(g, located, intent, k="auto", max_paths=None) -> float:
     others = [te.Demand(i.id, i.src, i.dst, i.rate_bps, priority=1) for i in located if i.id != intent.id]
     mine = te.Demand(intent.id, intent.src, intent.dst, intent.rate_bps, priority=0)
     try:
-        if others and overflow(g, others, k, max_paths):
+        if others and overflow(g, min_mlu(g, others, k, max_paths)):
             return 0.0
         sol = te.solve(g, others + [mine], objective="max-min", k=k, max_paths=max_paths if k == "auto" else None)
     except TEError:
@@ -95,14 +96,13 @@ def largest_fitting(g, located, intent, k="auto", max_paths=None) -> float:
     return float(sol.allocated_bps[-1]) * (1 - FULL_RTOL)  # what surely fits, below the LP's tolerance
 
 
-def _check_bursts(g, located, asking, k, max_paths, window_s: float, headroom: float) -> None:
-    """Refuse when the bursts of the guaranteed intents crossing a link exceed what it drains in ``window_s``
-    at its full capacity (``g`` holds ``1 - headroom`` of it)."""
+def _check_bursts(g, sol, located, asking, window_s: float, headroom: float) -> None:
+    """Refuse when the bursts of the guaranteed intents crossing a link (on their paths in ``sol``, the min-MLU
+    routing of ``located``) exceed what it drains in ``window_s`` at its full capacity (``g`` holds
+    ``1 - headroom`` of it)."""
     bursty = [i for i in located if i.burst_bytes]
     if not any(i.burst_bytes for i in asking):
         return
-    demands = [te.Demand(i.id, i.src, i.dst, i.rate_bps) for i in located]
-    sol = te.solve(g, demands, objective="min-mlu", k=k, max_paths=max_paths if k == "auto" else None)
     index = {i.id: n for n, i in enumerate(located)}
     bits: dict = {}
     for intent in bursty:

@@ -44,12 +44,15 @@ import time  # only for what operators are shown (solve duration, Unix times); d
 from collections import Counter
 from dataclasses import dataclass, field
 
+from te.errors import TEError
+from te.updates import plan_update
+
+from .admission import admit
 from .compile_ecmp import compile_baseline, host_pairs
 from .compile_te import compile_te
 from .elephants import ElephantTracker, FlowKey, count_flows, place
 from .hosts import ArpProxy, PacketOut
 from .ids import IdSpace
-from .admission import admit
 from .intents import IntentRegistry
 from .metrics import TECollector, render
 from .packets import ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_LLDP, parse_arp, parse_ethernet, parse_ipv4
@@ -58,9 +61,7 @@ from .restore import PARTS, Readback, hosts_from_routes, id_hints  # noqa: F401 
 from .specs import State
 from .stats import ByteRates, Durations, TrafficTotals
 from .store import IntentStore, StoreError
-from te.errors import TEError
-from te.updates import plan_update
-from .te_plan import Plan, host_capacity, inputs_key, plan, rates_of, same_rates, switch_node, with_rates
+from .te_plan import Plan, host_capacity, inputs_key, plan, rates_of, same_rates, switch_node, te_graph, with_rates
 from .topology import Fabric, read_link_info
 from .tunnels import TunnelPlanner
 from .views import allocation_views, class_views, elephant_views, link_views, topology_view
@@ -415,6 +416,10 @@ class Core:
         if self.settings.te_update_scratch > 0:
             step = self._next_step(te_plan, held)
             if step is not None:  # not the plan yet: a congestion-free step towards it, then come back at once
+                # compiled from the ids of the last recomputation, as above: the target's compilation released
+                # the labels of the paths the step still uses
+                self.planner.slots = slots
+                self.ids.rollback(ids)
                 te_plan, desired, shown = self._desired(plan_override=step)
                 recheck = 0.0
         self.te_sent = rates_of(te_plan)
@@ -434,7 +439,7 @@ class Core:
         if self.te_steps_for != goal:
             s = self.settings
             room = 1.0 - s.te_headroom + s.te_update_scratch
-            capacity = {arc: bps * room for arc, bps in self._path_capacities().items()}
+            capacity = self._path_capacities(room)
             self.te_steps_for = goal
             gone = [arc for alloc in (self.te_applied, goal) for paths in alloc.values() for path in paths
                     for arc in zip(path, path[1:]) if arc not in capacity]
@@ -470,14 +475,11 @@ class Core:
         self.te_updates["steps"] += 1
         return with_rates(target, self.te_steps.pop(0), self.te_plan)
 
-    def _path_capacities(self) -> dict:
-        """Capacity (bit/s) of every arc a TE path key (:func:`rates_of`) can use: switch links and access links."""
-        caps = {(a, b): self.fabric.link_info.capacity(a, b, self.fabric.default_capacity_bps)
-                for a, b in self.fabric.adjacency()}
-        for ip, host in self.fabric.hosts.items():
-            cap = host_capacity(self.fabric, ip)
-            caps[(ip, host.dpid)] = caps[(host.dpid, ip)] = cap
-        return caps
+    def _path_capacities(self, share: float) -> dict:
+        """``share`` of the capacity (bit/s) of every arc a TE path key (:func:`rates_of`: host addresses and
+        dpids) can use: the TE graph's switch and access links."""
+        g = te_graph(self.fabric, 1.0 - share)
+        return {(g.nodes[u].get("dpid", u), g.nodes[v].get("dpid", v)): c for u, v, c in g.edges(data="capacity")}
 
     def _desired(self, avoid: frozenset = frozenset(), plan_override: Plan | None = None) -> tuple:
         """``(TE plan, state, compiled paths per intent)`` the switches should hold, with no path through
@@ -615,7 +617,7 @@ class Core:
                  len(hints.te_labels), len(hints.ecmp_groups), len(hints.te_groups), len(hints.te_meters))
 
     # --- traffic engineering --------------------------------------------------------------
-    def _admit(self, intents, groups, asking) -> None:
+    def _admit(self, intents, asking) -> None:
         """Admission control of guaranteed intents (:func:`controller.admission.admit`) on the current network."""
         s = self.settings
         admit(self.fabric, s.te_headroom, intents, asking, s.te_paths, s.te_max_paths, s.te_burst_window_ms / 1000)

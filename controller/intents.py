@@ -846,8 +846,8 @@ class IntentRegistry:
         # persist(saved=[Intent], deleted=[id], next_id=int[, saved_groups=[IntentGroup], deleted_groups=[name]])
         # writes a change durably, or raises and the registry stays as it was (e.g. IntentStore.apply).
         self._persist = persist
-        # admit(intents, groups, changed) raises AdmissionRefused when the network cannot carry every
-        # guaranteed intent of ``intents`` in full (``changed``: the guaranteed ones that ask for more).
+        # admit(intents, asking) raises AdmissionRefused when the network cannot carry every guaranteed
+        # intent of ``intents`` in full (``asking``: the guaranteed ones that ask for more).
         self._admit = admit
         self._groups: dict[str, IntentGroup] = {}
         self._intents: dict[str, Intent] = {}
@@ -963,14 +963,12 @@ class IntentRegistry:
         new = parse_group(body, name, old.version + 1)
         if replace(new, version=old.version) == old:
             return old
-        members = [i for i in self._intents.values() if i.group == name and i.guaranteed]
-        if new.rate_cap_bps is not None and members:
-            needed = sum(i.rate_bps for i in members)
-            if needed > new.rate_cap_bps:
-                raise AdmissionRefused(
-                    f"rate_cap_bps {new.rate_cap_bps:g} is below the {needed:g} bit/s of the guaranteed intents in "
-                    f"group {name!r} ({', '.join(i.id for i in members)})", "rate_cap_bps",
-                    {"largest_fitting_bps": None, "links": []})
+        needed = _guaranteed_bps(self._intents.values(), name)
+        if new.rate_cap_bps is not None and needed > new.rate_cap_bps:
+            members = [i.id for i in self._intents.values() if i.group == name and i.guaranteed]
+            raise AdmissionRefused(
+                f"rate_cap_bps {new.rate_cap_bps:g} is below the {needed:g} bit/s of the guaranteed intents in "
+                f"group {name!r} ({', '.join(members)})", "rate_cap_bps", {"largest_fitting_bps": None, "links": []})
         self._commit(saved_groups=[new])
         self._groups[name] = new
         self.generation += 1
@@ -1027,8 +1025,7 @@ class IntentRegistry:
         try:
             for group in {i.group for i in asking if i.group is not None}:
                 cap = self._groups[group].rate_cap_bps
-                members = [i for i in intents if i.group == group and i.guaranteed]
-                needed = sum(i.rate_bps for i in members)
+                needed = _guaranteed_bps(intents, group)
                 if cap is not None and needed > cap * (1 + 1e-12):
                     others = needed - sum(i.rate_bps for i in asking if i.group == group)
                     raise AdmissionRefused(
@@ -1036,7 +1033,7 @@ class IntentRegistry:
                         f"{needed:g}", "rate_bps", {"largest_fitting_bps": max(cap - others, 0.0), "links": [],
                                                     "group": group})
             if self._admit is not None:
-                self._admit(intents, self.groups(), asking)
+                self._admit(intents, asking)
         except AdmissionRefused as exc:
             if where is not None:
                 n = min(where.get(i.id, 0) for i in asking)
@@ -1055,6 +1052,11 @@ class IntentRegistry:
             if (other.src, other.dst, other.match) == (intent.src, intent.dst, intent.match):
                 raise DuplicateTraffic(f"intent {other.id} already covers {intent.src} -> {intent.dst} "
                                        "with the same match", "match")
+
+
+def _guaranteed_bps(intents, group: str) -> float:
+    """The sum of the rates of the guaranteed intents of ``group`` among ``intents``."""
+    return sum(i.rate_bps for i in intents if i.group == group and i.guaranteed)
 
 
 def _asks_no_more(old: Intent | None, new: Intent) -> bool:

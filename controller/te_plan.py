@@ -16,7 +16,7 @@ placed first, by exact max-min over the whole network; best-effort intents then 
 leave, by the configured objective, with intent groups as a hierarchy (:mod:`te.hierarchy`:
 groups share by weight up to their caps, intents share their group's part by weight). A
 guaranteed intent that the network can no longer carry in full (a link failed) is ``degraded``:
-its allocation says by how much and which links are short (:func:`overflow`).
+its allocation says by how much and which links are short (:func:`overflow` of :func:`min_mlu`).
 """
 from __future__ import annotations
 
@@ -201,8 +201,8 @@ def plan(fabric, intents, objective: str = "max-min", k="auto", headroom: float 
                 _take(g, sol, guaranteed, allocations, arc_load)
                 short = [a for a in (allocations[i.id] for i, _, _ in guaranteed) if a.degraded]
                 if short:
-                    links = tuple(overflow(g, [te.Demand(i.id, i.src, i.dst, i.rate_bps) for i, _, _ in guaranteed], k,
-                                           max_paths))
+                    full = [te.Demand(i.id, i.src, i.dst, i.rate_bps) for i, _, _ in guaranteed]
+                    links = tuple(overflow(g, min_mlu(g, full, k, max_paths)))
                     for a in short:
                         allocations[a.intent.id] = replace(a, short_links=links)
             if best_effort:
@@ -351,12 +351,16 @@ def _residual(g, arc_load: dict) -> nx.DiGraph:
     return left
 
 
-def overflow(g, demands, k="auto", max_paths=None) -> list:
-    """The links that cannot carry ``demands`` in full together: where min-MLU routing of them all still
-    exceeds capacity, most loaded first, as ``{"src", "dst", "capacity_bps", "needed_bps"}`` dicts
-    (TE-graph node names: a switch's 16-digit dpid, a host's address). Empty when they fit.
+def min_mlu(g, demands, k="auto", max_paths=None):
+    """Every demand routed in full over ``g`` with the least maximum link utilisation (a :class:`te.Solution`)."""
+    return te.solve(g, demands, objective="min-mlu", k=k, max_paths=max_paths if k == "auto" else None)
+
+
+def overflow(g, solution) -> list:
+    """The links a :func:`min_mlu` ``solution`` loads above capacity: those that cannot carry its demands in full
+    together, most loaded first, as ``{"src", "dst", "capacity_bps", "needed_bps"}`` dicts (TE-graph node
+    names: a switch's 16-digit dpid, a host's address). Empty when they fit.
     """
-    solution = te.solve(g, demands, objective="min-mlu", k=k, max_paths=max_paths if k == "auto" else None)
     out = []
     for (u, v), bps in zip(solution.arcs, solution.load_bps.tolist()):
         cap = g[u][v]["capacity"]

@@ -29,7 +29,7 @@ DST_EDGE = f"{0x3008:016x}"
 def registry(f, headroom=0.1, window_s=0.1):
     """A registry that admits guaranteed intents against fabric ``f``, as the core's does."""
     return IntentRegistry(lambda: f.hosts.keys(),
-                          admit=lambda intents, groups, asking: admit(f, headroom, intents, asking, 4, None, window_s))
+                          admit=lambda intents, asking: admit(f, headroom, intents, asking, 4, None, window_s))
 
 
 def body(src, rate, **extra):

@@ -65,3 +65,4 @@ def test_an_update_with_no_short_congestion_free_sequence_falls_back_to_one_step
     updates = net.core.allocations_body()["solve"]["updates"]
     assert len(seen) == 2 and updates["fallbacks"] == 1 and updates["last"]["staged"] is False, (seen, updates)
     assert updates["last"]["reason"], updates
+

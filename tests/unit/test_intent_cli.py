@@ -124,9 +124,9 @@ def api(monkeypatch):
     bearer token for writes; .admission: set it to a function that refuses guaranteed intents, as
     controller.admission.admit does; .views: intent id -> what its allocation view has instead)."""
 
-    def admit(intents, groups, asking):
+    def admit(intents, asking):
         if registry.admission is not None:
-            registry.admission(intents, groups, asking)
+            registry.admission(intents, asking)
 
     registry = IntentRegistry(lambda: KNOWN_HOSTS, admit=admit)
     registry.token, registry.authorizations, registry.bodies = None, [], []

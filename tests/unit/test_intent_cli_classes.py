@@ -90,7 +90,7 @@ def test_add_in_a_group_that_does_not_exist_is_refused_by_the_controller(api, ca
 # --- the admission refusal -------------------------------------------------------------------------------
 
 def test_an_admission_refusal_is_one_line_with_the_largest_rate_that_fits(api, capsys):
-    def refuse(intents, groups, asking):
+    def refuse(intents, asking):
         raise AdmissionRefused("guaranteed 4e+06 bit/s from 10.0.0.1 to 10.0.0.5 does not fit with the 0 other "
                                "guaranteed intents: link s1->s2 (needs 4e+06 of 2.5e+06 bit/s); at most 2.5e+06 "
                                "bit/s would fit", "rate_bps",
@@ -116,7 +116,7 @@ def test_a_group_cap_refusal_names_the_largest_rate_that_fits(api, capsys):
 
 
 def test_an_admission_refusal_of_an_apply_changes_nothing(api, tmp_path, capsys):
-    def refuse(intents, groups, asking):
+    def refuse(intents, asking):
         raise AdmissionRefused("does not fit", "rate_bps", {"largest_fitting_bps": 1.5e6, "links": []})
     api.admission = refuse
     path = write(tmp_path, "- {name: a, src: 10.0.0.1, dst: 10.0.0.2, rate_bps: 2M, class: guaranteed}\n")
