@@ -87,12 +87,12 @@ def diff(installed: State, desired: State) -> list:
                 for s in of_kind(specs, FlowSpec) if s.steers == steering]
 
     meters = of_kind(changed, MeterSpec)
-    lower = [s for s in meters if s.rate_kbps < old[s.key].rate_kbps]
+    lower = {s for s in meters if s.rate_kbps < old[s.key].rate_kbps}
     phases = [
         [Change(ADD, s) for s in of_kind(added, MeterSpec, GroupSpec)],
         flows(steering=False),
         flows(steering=True),
-        [Change(MODIFY, s) for s in lower],
+        [Change(MODIFY, s) for s in meters if s in lower],
         [Change(MODIFY, s) for s in of_kind(changed, GroupSpec)],
         [Change(MODIFY, s) for s in meters if s not in lower],
         [Change(DELETE, s) for s in of_kind(removed, FlowSpec)],

@@ -928,7 +928,10 @@ class AlphaInGroupsModel:
             utility = cp.sum(cp.multiply(weights[live] / (1 - alpha), cp.power(x[live], 1 - alpha)))
         else:
             utility = -cp.sum(cp.multiply(weights[live] / (alpha - 1), cp.power(x[live], 1 - alpha)))
-        problem = cp.Problem(cp.Maximize(utility), constraints + [x[np.flatnonzero(held <= 0)] == 0])
+        starved = np.flatnonzero(held <= 0)  # nothing in stage A: nothing here either
+        if len(starved):
+            constraints.append(x[starved] == 0)
+        problem = cp.Problem(cp.Maximize(utility), constraints)
         try:
             problem.solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10, max_iter=400)
         except cp.error.SolverError as exc:
