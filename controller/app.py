@@ -13,6 +13,7 @@ discovery, which this app needs) and the listen addresses (127.0.0.1 in the samp
 from __future__ import annotations
 
 import functools
+import socket
 import time
 from dataclasses import fields
 
@@ -26,10 +27,13 @@ from ryu.ofproto import ofproto_v1_3
 from ryu.topology import event as topo_event
 
 from . import ofmsg, ryu_fixes  # ryu_fixes also patches Ryu on import
+from .cluster import LEADER, Cluster
 from .core import Core, SetupError, send_batch
+from .etcd import Member, PrefixWatch, is_etcd_url
 from .rest_ryu import TERestController
 from .settings import Settings
 from .stats import meter_sample
+from .store import StoreError
 
 _OPT_TYPES = {"str": cfg.StrOpt, "float": cfg.FloatOpt, "int": cfg.IntOpt}
 cfg.CONF.register_opts(
@@ -94,6 +98,9 @@ class TEController(app_manager.RyuApp):
         self._count_xids: set = set()  # (dpid, xid) of the flow-counter polls in flight (adaptive TE)
         kwargs["wsgi"].register(TERestController, {"app": self.core})
         settings = self.core.settings
+        self.cluster = None
+        if is_etcd_url(settings.intent_store):
+            self._join_cluster(settings)
         self.threads.append(hub.spawn(self._reconcile_loop))
         jobs = ((settings.stats_interval, lambda: self.logger.info("te: stats %s", " ".join(
                     f"{k}={v}" for k, v in sorted(self.core.counters.items())))),
@@ -113,8 +120,96 @@ class TEController(app_manager.RyuApp):
                                                                        self._refuse_impostor)
 
     def stop(self):
+        if self.cluster is not None:
+            self.cluster.resign()
         self.core.close()
         super().stop()
+
+    # --- several controllers (an etcd intent store) -----------------------------------------
+    def _join_cluster(self, settings):
+        """Take part in the election on etcd; until this controller wins it sends nothing to the switches."""
+        conf = self.CONF
+        member = settings.ha_member or f"{socket.gethostname()}:{conf.wsapi_port}"
+        rest = settings.ha_advertise_url or f"http://{conf.wsapi_host}:{conf.wsapi_port}"
+        store = self.core.store
+        self.cluster = Cluster(Member(store, member, settings.ha_lease_ttl, {"rest": rest.rstrip("/"),
+                                                                             "started": time.time()}),
+                               settings.ha_lease_ttl)
+        self.core.cluster = self.cluster
+        store.fence = self.cluster.fence
+        self.switch_roles: dict = {}  # dpid -> (role, generation) the switch last confirmed
+        self.core.switch_roles = self.switch_roles
+        self._watch = PrefixWatch(store, self._store_changed, sleep=hub.sleep)
+        self.threads.append(hub.spawn(self._cluster_loop, settings.ha_poll_interval))
+        self.threads.append(hub.spawn(self._watch.run))
+        self.logger.info("te: cluster member %s on %s (lease TTL %d s); REST writes reach it at %s", member,
+                         store.path, settings.ha_lease_ttl, rest)
+
+    def _acting(self) -> bool:
+        """Whether this controller may change the switches now (always, without a cluster)."""
+        return self.cluster is None or (self.core.leading and self.cluster.acting())
+
+    def _cluster_loop(self, interval: float):
+        while self.is_active:
+            try:
+                change = self.cluster.step()
+                if change is not None:
+                    self._role_changed(change)
+            except Exception:
+                self.core.counters["handler_errors"] += 1
+                self.logger.exception("te: cluster step failed")
+            hub.sleep(interval)
+
+    def _role_changed(self, change):
+        if change.role == LEADER:
+            try:  # start from the store as the last leader left it (its writes reached us by the watch, or not)
+                snapshot = self.core.store.snapshot()
+            except StoreError as exc:
+                self.cluster.leadership.step_down(f"cannot read the store to take over: {exc}")
+                return
+            self.core.intents.replace_all(snapshot.intents, snapshot.next_id, snapshot.groups)
+            dpids = self.core.become_leader(time.monotonic())
+            for dpid in dpids:
+                dp = self.dps.get(dpid)
+                if dp is not None:
+                    dp.send_msg(ofmsg.role_request(dp, True, change.generation))
+                    self._read_back(dp)
+            self._dirty.set()
+        else:
+            self.core.become_follower(time.monotonic())
+            self._held_packets = []
+            for dp in list(self.dps.values()):
+                dp.send_msg(ofmsg.role_request(dp, False, change.generation))
+
+    def _claim(self, dp):
+        """A switch connected: tell it this controller's role (before anything else is sent to it)."""
+        dp.send_msg(ofmsg.follower_async(dp))
+        leadership = self.cluster.leadership
+        if self._acting():
+            dp.send_msg(ofmsg.role_request(dp, True, leadership.generation))
+        elif leadership.generation > 0:
+            dp.send_msg(ofmsg.role_request(dp, False, leadership.generation))
+
+    def _store_changed(self, revision):
+        """The watch saw a change of the store (``revision``; None: (re)connected, may have missed some)."""
+        if self.core.leading:
+            return
+        try:
+            snapshot = self.core.store.snapshot()
+        except StoreError as exc:
+            self.logger.warning("te: cannot read the intent store after a change: %s", exc)
+            return
+        if not self.core.leading:  # (the snapshot took a while: still following?)
+            self.core.follow_store(snapshot)
+
+    @set_ev_cls(ofp_event.EventOFPRoleReply, MAIN_DISPATCHER)
+    @logged
+    def _role_reply(self, ev):
+        msg = ev.msg
+        ofp = msg.datapath.ofproto
+        role = {ofp.OFPCR_ROLE_MASTER: "master", ofp.OFPCR_ROLE_SLAVE: "slave",
+                ofp.OFPCR_ROLE_EQUAL: "equal"}.get(msg.role, str(msg.role))
+        self.switch_roles[msg.datapath.id] = (role, msg.generation_id)
 
     def _react(self, reaction):
         self._send_packets(reaction.packets)
@@ -143,6 +238,8 @@ class TEController(app_manager.RyuApp):
             return
         if ev.state == MAIN_DISPATCHER:
             self.dps[dp.id] = dp
+            if self.cluster is not None:
+                self._claim(dp)
             live = [p for p, d in dp.ports.items() if _port_live(dp.ofproto, d)]
             self._react(self.core.switch_connected(dp.id, live, now))
             self._read_back(dp)
@@ -172,7 +269,7 @@ class TEController(app_manager.RyuApp):
             self._react(self.core.readback(dp.id, part, specs, ofmsg.reply_complete(ev.msg), time.monotonic()))
 
     def _readback_timeout(self, dp):
-        if self.dps.get(dp.id) is dp and self.core.readback_timed_out(dp.id, time.monotonic()):
+        if self.dps.get(dp.id) is dp and self.core.readback_timed_out(dp.id, time.monotonic()) and self._acting():
             for msg in ofmsg.clear_switch(dp):
                 dp.send_msg(msg)
             self._dirty.set()
@@ -200,6 +297,8 @@ class TEController(app_manager.RyuApp):
         self._react(self.core.packet_in(msg.datapath.id, msg.match["in_port"], msg.data, time.monotonic()))
 
     def _send_packets(self, packets):
+        if not self._acting():
+            return  # the leader answers
         for out in packets:
             target = self.dps.get(out.dpid)
             if target is not None:
@@ -210,8 +309,21 @@ class TEController(app_manager.RyuApp):
     @logged
     def _error(self, ev):
         msg = ev.msg
-        self.core.counters["of_errors"] += 1
         ofp = msg.datapath.ofproto
+        if msg.type == ofp.OFPET_BAD_REQUEST and msg.code == ofp.OFPBRC_IS_SLAVE:
+            # A follower's messages that only a master may send (Ryu's LLDP probes): refused, as they should be.
+            self.core.counters["refused_as_slave"] += 1
+            return
+        self.core.counters["of_errors"] += 1
+        if msg.type == ofp.OFPET_ROLE_REQUEST_FAILED:
+            self.core.counters["role_refused"] += 1
+            self.logger.warning("te: switch %016x refused our role request (%s): a newer leader has claimed it",
+                                msg.datapath.id, ofp.ofp_error_code_to_str(msg.type, msg.code))
+            if self.cluster is not None and self.core.leading:
+                change = self.cluster.leadership.step_down("a switch refused our MASTER claim as stale")
+                if change is not None:
+                    self._role_changed(change)
+            return
         self.logger.error("te: OFPErrorMsg from %016x: type=%s code=%s data=%s", msg.datapath.id,
                           ofp.ofp_error_type_to_str(msg.type), ofp.ofp_error_code_to_str(msg.type, msg.code),
                           msg.data.hex())
@@ -258,8 +370,13 @@ class TEController(app_manager.RyuApp):
         start = time.monotonic()
         batch = self.core.recompute(start)
         conns = dict(self.dps)  # the connections this batch is for: a switch that reconnects gets none of it
+        if batch.changes and not self._acting():  # leadership lost since: send nothing (the next leader will)
+            self.core.counters["batches_dropped_not_leading"] += 1
+            return
 
         def send(change) -> bool:
+            if not self._acting():
+                return False
             dp = self.dps.get(change.dpid)
             return dp is not None and dp is conns.get(change.dpid) and \
                 dp.send_msg(ofmsg.change_message(dp, change)) is not False
@@ -270,7 +387,7 @@ class TEController(app_manager.RyuApp):
                           now - start)
         for dpid in sorted(failed):
             dp = self.dps.get(dpid)
-            if dp is not None and dp is conns.get(dpid):  # still there, state unknown: read it back
+            if dp is not None and dp is conns.get(dpid) and self._acting():  # still there, state unknown: read it back
                 self.core.resync(dpid)
                 self._read_back(dp)
         if failed:

@@ -51,6 +51,7 @@ from .admission import admit
 from .compile_ecmp import compile_baseline, host_pairs
 from .compile_te import compile_te
 from .elephants import ElephantTracker, FlowKey, count_flows, place
+from .etcd import EtcdStore, is_etcd_url
 from .hosts import ArpProxy, PacketOut
 from .ids import IdSpace
 from .intents import IntentRegistry
@@ -174,6 +175,10 @@ class Core:
         self._placed_for = None  # what self.placements were computed from
         self.counters: Counter = Counter()
         self.collector = TECollector(self.metrics_snapshot)
+        # With several controllers (an etcd store): only the leader programs the switches. A follower keeps the
+        # view (switches, links, hosts, what the switches hold, intents) and plans, but sends nothing.
+        self.cluster = None  # controller.cluster.Cluster, set by the app when there is one
+        self.leading = not is_etcd_url(settings.intent_store)
 
     @classmethod
     def open(cls, settings, now: float = 0.0, wake=None) -> "Core":
@@ -191,7 +196,7 @@ class Core:
         store = None
         if settings.intent_store:
             try:
-                store = IntentStore(settings.intent_store)
+                store = open_store(settings.intent_store)
             except StoreError as exc:
                 raise SetupError(str(exc)) from None
         core = cls(settings, link_info, store, now, wake)
@@ -384,12 +389,83 @@ class Core:
         LOG.info("te: intents changed (generation %d, %d intents)", self.intents.generation, len(self.intents))
         self.wake()
 
+    # --- several controllers ----------------------------------------------------------------
+    def become_leader(self, now: float) -> list:
+        """This controller won the election: take over the switches as a restarted controller does.
+
+        Everything it decided as an earlier leader is forgotten (ids, the plan, the staged steps): every
+        connected switch is read back, ids are adopted from what they hold once the network is complete
+        (the restore gate), and only then is anything computed, so an unchanged network gets no change.
+        Returns the switches the caller reads back (after its MASTER role request).
+        """
+        self.leading = True
+        self.ids = IdSpace()
+        self.planner = TunnelPlanner(self.ids.ecmp_labels, self.settings.max_paths)
+        self.te_plan = Plan(objective=self.settings.te_objective, headroom=self.settings.te_headroom)
+        self.te_inputs, self.te_plans, self.te_shown, self.te_times = None, {}, {}, {}
+        self.te_applied, self.te_steps, self.te_steps_for, self.te_sent = None, [], None, None
+        self.placements, self._placed_for = {}, None
+        self.installed = State()
+        self.reading = {dpid: Readback() for dpid in self.connected}
+        self.kept = set()
+        self.restoring, self.started_at = True, now
+        self.counters["became_leader"] += 1
+        LOG.info("te: leading now: reading back %d switches before changing anything", len(self.connected))
+        return sorted(self.connected)
+
+    def become_follower(self, now: float) -> None:
+        """This controller no longer leads: it sends nothing from now on, and keeps its view."""
+        if self.leading:
+            self.counters["became_follower"] += 1
+            LOG.warning("te: following now: no more changes to the switches from this controller")
+        self.leading = False
+
+    def follow_store(self, snapshot) -> bool:
+        """A follower takes the intents and groups the leader stored (``snapshot``, read from etcd);
+        True if they changed (then it plans again)."""
+        if self.leading:
+            return False  # the leader's own registry is the store's truth while it leads
+        changed = self.intents.replace_all(snapshot.intents, snapshot.next_id, snapshot.groups)
+        if changed:
+            LOG.info("te: intents from the store (revision %d): %d intents, %d groups", snapshot.store_revision,
+                     len(self.intents), len(self.intents.groups()))
+            self.wake()
+        return changed
+
+    def forward_to(self) -> str | None:
+        """Where a REST write goes: None to take it here (no cluster, or this controller leads), else the
+        leader's base URL ("" while no leader is known)."""
+        if self.cluster is None or self.leading:
+            return None
+        leadership = self.cluster.leadership
+        return leadership.leader_info.get("rest", "") if leadership.leader else ""
+
+    def cluster_body(self) -> dict:
+        """``GET /te/v1/cluster``: members, leader, lease, store revision (one controller: no cluster)."""
+        if self.cluster is None:
+            return {"mode": "single", "role": "leader", "leading": True,
+                    "store": str(self.store.path) if self.store is not None else None}
+        body = {"mode": "etcd", "leading": self.leading, **self.cluster.as_dict()}
+        body["store"] = {"url": self.store.path, "revision": self.store.last_revision, "writes": self.store.writes}
+        body["changes_sent"] = self.counters["flow_group_mods"]  # OpenFlow changes this controller sent, ever
+        roles = getattr(self, "switch_roles", {})
+        body["switches"] = [{"dpid": f"{dpid:016x}", "role": role, "generation": generation}
+                            for dpid, (role, generation) in sorted(roles.items()) if dpid in self.connected]
+        return body
+
     # --- recomputation --------------------------------------------------------------------
     def recompute(self, now: float) -> Batch:
-        """The changes that bring the switches to what the network and the intents call for now."""
+        """The changes that bring the switches to what the network and the intents call for now.
+
+        A follower (:attr:`leading` false) only keeps its view and its plan up to date: no changes.
+        """
         self._forget_lost_switches(now)
         self._forget_unconfirmed_links(now)
         self._place_file_hosts(now)
+        if not self.leading:
+            if not self.reading:
+                self.te_plan = self._te_plan_for(frozenset())
+            return Batch(recheck_after=self._recheck_after(now))
         if self.restoring:
             if self._restore_done(now):
                 self.restoring = False
@@ -722,10 +798,16 @@ class Core:
                                        self.settings.dscp),
                 "elephants": self.elephants_body()["elephants"] if self.settings.te_elephants != "off" else None,
                 "rules": {"flow": len(self.installed.flows()), "group": len(self.installed.groups()),
-                          "meter": len(self.installed.meters())}}
+                          "meter": len(self.installed.meters())},
+                "cluster": self.cluster_body() if self.cluster is not None else None}
 
     def metrics_text(self) -> tuple:
         return render(self.collector)
+
+
+def open_store(url: str):
+    """The intent store ``intent_store`` names: an etcd store for ``etcd://...``, else a SQLite file."""
+    return EtcdStore(url) if is_etcd_url(url) else IntentStore(url)
 
 
 def send_batch(batch: Batch, send, barrier) -> tuple:

@@ -1002,6 +1002,31 @@ class IntentRegistry:
             self._next_id = max(self._next_id, int(next_id))
         self.generation += 1
 
+    def replace_all(self, intents, next_id: int | None = None, groups=()) -> bool:
+        """Become exactly ``intents`` and ``groups`` as another controller stored them (a follower of an
+        etcd cluster does, on every change it is told of); nothing is persisted. True if anything changed
+        (only then the generation moves, so an unchanged store costs no new TE solve).
+
+        >>> reg = IntentRegistry(lambda: {"10.0.0.1", "10.0.0.2"})
+        >>> a = reg.create({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6})
+        >>> reg.replace_all([a], 2), reg.generation
+        (False, 1)
+        >>> reg.replace_all([], 5), len(reg), reg.generation, reg.next_id
+        (True, 0, 2, 5)
+        """
+        intents, groups = list(intents), {g.name: g for g in groups}
+        same = [(i.id, i) for i in intents] == list(self._intents.items()) and groups == self._groups
+        if next_id is not None:
+            self._next_id = max(self._next_id, int(next_id))
+        if same:
+            return False
+        self._intents, self._groups = {i.id: i for i in intents}, groups
+        for intent in intents:
+            if intent.id.isdigit():
+                self._next_id = max(self._next_id, int(intent.id) + 1)
+        self.generation += 1
+        return True
+
     def _commit(self, saved=(), deleted=(), next_id=None, saved_groups=(), deleted_groups=()) -> None:
         if self._persist is None:
             return

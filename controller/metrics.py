@@ -84,6 +84,24 @@ class TECollector:
         if data.get("elephants") is not None:
             yield _elephant_metrics(data["elephants"])
         yield from _class_metrics(data.get("classes"))
+        yield from _cluster_metrics(data.get("cluster"))
+
+
+def _cluster_metrics(cluster):
+    """With several controllers (an etcd store): this one's role, its elections, and etcd's reach."""
+    if not cluster or cluster.get("mode") != "etcd":
+        return
+    yield GaugeMetricFamily("te_cluster_leader", "1 while this controller leads the cluster (and may change the "
+                            "switches), else 0", value=1 if cluster.get("acting") else 0)
+    yield GaugeMetricFamily("te_cluster_generation", "Election revision of the current leader (the OpenFlow "
+                            "generation id)", value=cluster.get("generation", 0))
+    yield CounterMetricFamily("te_cluster_elections_won", "Elections this controller won",
+                              value=cluster.get("elections_won", 0))
+    yield CounterMetricFamily("te_cluster_stepdowns", "Times this controller stopped leading",
+                              value=cluster.get("stepdowns", 0))
+    reachable = (cluster.get("etcd") or {}).get("reachable")
+    yield GaugeMetricFamily("te_cluster_etcd_reachable", "1 when etcd answered this controller's last round",
+                            value=1 if reachable else 0)
 
 
 def _class_metrics(classes):

@@ -123,6 +123,25 @@ def barrier(dp):
     return dp.ofproto_parser.OFPBarrierRequest(dp)
 
 
+def role_request(dp, leader: bool, generation: int):
+    """Claim MASTER (``leader``) or SLAVE with the election's ``generation`` id; the switch refuses a
+    generation older than one it has seen (OFPRRFC_STALE), so a deposed leader cannot take it back."""
+    ofp = dp.ofproto
+    role = ofp.OFPCR_ROLE_MASTER if leader else ofp.OFPCR_ROLE_SLAVE
+    return dp.ofproto_parser.OFPRoleRequest(dp, role, generation & 0xFFFFFFFFFFFFFFFF)
+
+
+def follower_async(dp):
+    """Ask for packet-ins and port status in the SLAVE role too (OpenFlow 1.3 sends a slave only port
+    status by default): a follower sees the leader's LLDP come back (links) and hosts' packets."""
+    ofp = dp.ofproto
+    packet_in = 1 << ofp.OFPR_NO_MATCH | 1 << ofp.OFPR_ACTION
+    port_status = 1 << ofp.OFPPR_ADD | 1 << ofp.OFPPR_DELETE | 1 << ofp.OFPPR_MODIFY
+    removed = 1 << ofp.OFPRR_IDLE_TIMEOUT | 1 << ofp.OFPRR_HARD_TIMEOUT | 1 << ofp.OFPRR_DELETE | \
+        1 << ofp.OFPRR_GROUP_DELETE  # the master's default, kept
+    return dp.ofproto_parser.OFPSetAsync(dp, [packet_in, packet_in], [port_status, port_status], [removed, 0])
+
+
 def port_stats_request(dp):
     return dp.ofproto_parser.OFPPortStatsRequest(dp, 0, dp.ofproto.OFPP_ANY)
 

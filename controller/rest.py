@@ -350,6 +350,7 @@ ROUTES = (
     (f"{PREFIX}/topology", ("GET",), lambda s, *_: Reply(200, s.topology_body())),
     (f"{PREFIX}/links", ("GET",), lambda s, *_: Reply(200, s.links_body())),
     (f"{PREFIX}/elephants", ("GET",), lambda s, *_: Reply(200, s.elephants_body())),
+    (f"{PREFIX}/cluster", ("GET",), lambda s, *_: Reply(200, s.cluster_body())),
     (f"{PREFIX}/openapi.json", ("GET",), _openapi),
     ("/metrics", ("GET",), lambda s, *_: _raw(*s.metrics_text())),
     ("/", ("GET",), _dashboard),
@@ -404,6 +405,39 @@ def dispatch(service, method: str, path: str, body: bytes = b"", headers=None) -
     except Exception:  # a bug of ours, not the client's: say so, and leave the traceback in the log
         LOG.exception("te: REST %s %s failed", method, path)
         return _error(500, "internal error (see the controller log)")
+
+
+WRITES = ("POST", "PUT", "DELETE")
+# Reads that only the leader answers fully (what is installed): a follower passes them on when it can.
+LEADER_READS = (f"{PREFIX}/allocations", f"{PREFIX}/classes", f"{PREFIX}/elephants")
+FORWARDED_HEADER = "X-TE-Forwarded-By"
+
+
+def forwarding(service, method: str, path: str, headers) -> str | None:
+    """Where a follower of a cluster sends this request on: the leader's base URL, "" when the request
+    should be answered 503 (no leader known, or it came from another controller already), None to answer
+    it here. Without a cluster, always None.
+    """
+    target = service.forward_to() if hasattr(service, "forward_to") else None
+    if target is None:
+        return None
+    path = path[:-1] if path.endswith("/") else path
+    if method in WRITES and path.startswith(PREFIX + "/"):
+        already = any(name.lower() == FORWARDED_HEADER.lower() for name in (headers or {}))
+        return "" if already else target
+    if method == "GET" and path in LEADER_READS and target:
+        return target
+    return None
+
+
+def no_leader(target: str, problem: str | None = None) -> Reply:
+    """503 for a write that no leader could take."""
+    if target:
+        message = f"the leader at {target} did not answer ({problem}); the change was not made, retry"
+    else:
+        message = ("no controller leads now (an election is under way, or etcd has no quorum); the change was "
+                   "not made, retry")
+    return _error(503, message, headers=(("Retry-After", "1"),))
 
 
 def api_error(exc: ApiError) -> Reply:

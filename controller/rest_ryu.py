@@ -6,7 +6,13 @@ import json
 
 from ryu.app.wsgi import ControllerBase, Response, route
 
-from .rest import ApiError, api_error, dispatch, read_body, ryu_paths
+from .rest import FORWARDED_HEADER, WRITES, ApiError, Reply, api_error, dispatch, forwarding, no_leader, read_body, \
+    ryu_paths
+
+# Request headers a forwarded request keeps (the rest, Host first, are the forwarder's own).
+_PASSED = ("Content-Type", "If-Match", "Authorization", "Accept")
+# Answer headers a forwarded answer keeps.
+_KEPT = ("ETag", "Location", "Allow", "Retry-After")
 
 
 class TERestController(ControllerBase):
@@ -22,7 +28,14 @@ class TERestController(ControllerBase):
         except ApiError as exc:
             reply = api_error(exc)
         else:
-            reply = dispatch(self.service, req.method, req.path, body, req.headers)
+            target = forwarding(self.service, req.method, req.path, req.headers)
+            reply = None
+            if target == "":
+                reply = no_leader(target)
+            elif target is not None:
+                reply = self._forward(target, req, body)
+            if reply is None:
+                reply = dispatch(self.service, req.method, req.path, body, req.headers)
         if reply.body is None:
             response = Response(status=reply.status)
         elif isinstance(reply.body, bytes):
@@ -34,6 +47,31 @@ class TERestController(ControllerBase):
         for name, value in reply.headers:
             response.headers[name] = value
         return response
+
+
+    def _forward(self, target: str, req, body: bytes):
+        """Pass a request on to the leader and its answer back (a write the leader could not take: 503;
+        a read: None, answered here)."""
+        import requests  # the controller's dependency already (te-intent's too)
+
+        headers = {name: req.headers[name] for name in _PASSED if name in req.headers}
+        headers[FORWARDED_HEADER] = self.service.cluster.name
+        url = target + req.path_qs
+        try:
+            answer = requests.request(req.method, url, data=body or None, headers=headers, timeout=5,
+                                      allow_redirects=False)
+        except requests.RequestException as exc:
+            return no_leader(target, type(exc).__name__) if req.method in WRITES else None
+        kept = tuple((name, answer.headers[name]) for name in _KEPT if name in answer.headers)
+        kind = answer.headers.get("Content-Type", "application/json")
+        if not answer.content:
+            return Reply(answer.status_code, None, kept)
+        if kind.startswith("application/json"):
+            try:
+                return Reply(answer.status_code, answer.json(), kept)
+            except ValueError:
+                pass
+        return Reply(answer.status_code, answer.content, kept, kind)
 
 
 def _routed(path: str):

@@ -89,7 +89,20 @@ class Settings:
     port_stats_interval: float = field(default=2.0, metadata={
         "help": "poll port and meter counters this often to measure link loads and intent rates (s); 0 to disable"})
     intent_store: str = field(default="/var/lib/sdn-te/intents.sqlite3", metadata={
-        "help": "SQLite file of accepted intents, restored after a restart; empty keeps them in memory only"})
+        "help": "SQLite file of accepted intents, restored after a restart; empty keeps them in memory only; "
+                "etcd://host:port[,host:port...]/prefix shares them on etcd among several controllers, one of "
+                "them elected leader (see ha_*)"})
+    ha_member: str = field(default="", metadata={
+        "help": "with an etcd intent_store: this controller's name in the cluster, unique among its members "
+                "(empty: host name and REST port)"})
+    ha_lease_ttl: int = field(default=2, metadata={
+        "help": "with an etcd intent_store: TTL of the leader's etcd lease (s, at least 2): a leader that dies is "
+                "replaced this long after its last keep-alive; it stops acting a quarter of it earlier"})
+    ha_poll_interval: float = field(default=0.2, metadata={
+        "help": "with an etcd intent_store: how often each controller looks at the lease and the leader key (s)"})
+    ha_advertise_url: str = field(default="", metadata={
+        "help": "with an etcd intent_store: the base URL other controllers forward REST writes to when this one "
+                "leads, e.g. http://10.0.0.5:8080 (empty: http://<wsapi_host>:<wsapi_port>)"})
     restore_timeout: float = field(default=15.0, metadata={
         "help": "after a start, switches that kept rules are left untouched until every switch and link of "
                 "the topology file is back, or at most this long (s)"})
@@ -166,6 +179,16 @@ class Settings:
             raise ValueError(f"[te] te_elephant_threshold must be > 0 and <= 1, got {self.te_elephant_threshold!r}")
         if not 1 <= self.te_elephant_idle <= 65535:
             raise ValueError(f"[te] te_elephant_idle must be 1 to 65535 seconds, got {self.te_elephant_idle!r}")
+        if self.ha_lease_ttl < 2:
+            raise ValueError(f"[te] ha_lease_ttl must be at least 2 seconds (etcd's shortest lease), "
+                             f"got {self.ha_lease_ttl!r}")
+        if not 0 < self.ha_poll_interval <= self.ha_lease_ttl / 4:
+            raise ValueError(f"[te] ha_poll_interval must be > 0 and at most a quarter of ha_lease_ttl "
+                             f"({self.ha_lease_ttl / 4:g} s), got {self.ha_poll_interval!r}")
+        if self.intent_store.startswith("etcd://"):
+            from controller.etcd import parse_url
+
+            parse_url(self.intent_store)  # a ValueError names the bad part
         if not 0 <= self.te_headroom < 1:
             raise ValueError(f"[te] te_headroom must be >= 0 and < 1, got {self.te_headroom!r}")
         for name in ("default_capacity_bps", "max_paths", "te_max_paths", "te_wcmp_budget", "te_meter_burst_ms",

@@ -93,6 +93,10 @@ EXAMPLES = {
     ("get", "/te/v1/elephants"): [
         "curl -s $TE/te/v1/elephants      # with te_elephants = global-first-fit or max-min",
     ],
+    ("get", "/te/v1/cluster"): [
+        "curl -s $TE/te/v1/cluster        # with intent_store = etcd://...: members, leader, lease, store revision",
+        "te-intent cluster",
+    ],
     ("get", "/te/v1/openapi.json"): [
         "curl -s $TE/te/v1/openapi.json > openapi.json      # the contract of the running controller",
     ],

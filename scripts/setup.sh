@@ -14,7 +14,8 @@ fail() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # --- apt packages ---------------------------------------------------------
 APT_PKGS=(openvswitch-switch mininet iperf3 iputils-ping ethtool iproute2 procps
-          python3-venv python3-dev sqlite3 chromium openssl)
+          python3-venv python3-dev sqlite3 chromium openssl
+          etcd-server etcd-client)  # etcd: several controllers (intent_store = etcd://...), their tests and demo
 # Prometheus for scripts/monitor.sh and tests/e2e/test_prometheus.py: the binary (and promtool) only, without
 # the node exporter it recommends; its system service, which would listen on every interface, is left off.
 APT_NORECOMMENDS=(prometheus)

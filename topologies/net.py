@@ -65,8 +65,11 @@ def lenient_controller_probe():
     RemoteController._lenient_probe = True
 
 
-def start_network(topo, controller_port=6653, controller_ip="127.0.0.1", protocol="tcp"):
+def start_network(topo, controller_port=6653, controller_ip="127.0.0.1", protocol="tcp", controller_ports=()):
     """Build and start ``topo``; return the started :class:`mininet.net.Mininet`.
+
+    ``controller_ports``: several controllers (on ``controller_ip``), every switch connected to each of them
+    (``ovs-vsctl set-controller`` with all their targets), instead of the one at ``controller_port``.
 
     ``protocol="ssl"`` connects the switches with TLS (Open vSwitch's own key and certificates
     must be set first, ``ovs-vsctl set-ssl``).
@@ -75,15 +78,18 @@ def start_network(topo, controller_port=6653, controller_ip="127.0.0.1", protoco
     """
     lenient_controller_probe()
     switch = partial(OVSSwitch, datapath="user", protocols="OpenFlow13", failMode="secure")
+    ports = list(controller_ports) or [controller_port]
     net = Mininet(
         topo=topo,
         switch=switch,
         link=TCULink,
-        controller=partial(RemoteController, ip=controller_ip, port=controller_port, protocol=protocol),
+        controller=None,
         autoSetMacs=False,
         build=False,
         waitConnected=False,
     )
+    for n, port in enumerate(ports):
+        net.addController(RemoteController(f"c{n}", ip=controller_ip, port=port, protocol=protocol))
     try:
         net.build()
         net.start()

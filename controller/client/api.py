@@ -185,6 +185,10 @@ class Client:
                               "objects")
         return data
 
+    def cluster(self) -> dict:
+        """``GET /cluster``: this controller's view of the controllers sharing the network."""
+        return _object(self.call("GET", "/cluster"), "GET", "/cluster")
+
     def allocations(self) -> dict:
         """``GET /allocations``: an object whose ``allocations`` (if any) is a list of objects."""
         data = _object(self.call("GET", "/allocations"), "GET", "/allocations")

@@ -472,6 +472,29 @@ def cmd_classes(args, client: Client) -> int:
     return 0
 
 
+def cmd_cluster(args, client: Client) -> int:
+    data = client.cluster()
+    if args.json:
+        _print_json(data)
+        return 0
+    if data.get("mode") != "etcd":
+        print(f"one controller (no cluster); intent store {data.get('store') or 'in memory'}")
+        return 0
+    leader = data.get("leader") or "none"
+    lease = data.get("lease_valid_for")
+    print(f"this controller: {data.get('member')} ({data.get('role')}{', acting' if data.get('acting') else ''}); "
+          f"leader: {leader}, generation {data.get('generation')}; lease TTL {data.get('lease_ttl')} s"
+          + (f", valid for {lease:.1f} s" if isinstance(lease, (int, float)) else ""))
+    etcd = data.get("etcd") or {}
+    store = data.get("store") or {}
+    print(f"etcd: {'reachable' if etcd.get('reachable') else 'NOT reachable: ' + str(etcd.get('problem'))}; "
+          f"store {store.get('url')} at revision {store.get('revision')}")
+    rows = [[m.get("member", "-"), m.get("rest", "-"), "leader" if m.get("member") == data.get("leader") else "follower"]
+            for m in data.get("members", [])]
+    print(format_table(["MEMBER", "REST", "ROLE"], rows))
+    return 0
+
+
 def _class_dscp(view: dict) -> str:
     """The DSCP of a class view: its own, or the best-effort class's one per priority 0-7.
 
@@ -730,6 +753,9 @@ def build_parser() -> argparse.ArgumentParser:
                    ).set_defaults(run=cmd_classes)
     sub.add_parser("groups", parents=[common],
                    help="list intent groups with what their intents ask and get").set_defaults(run=cmd_groups)
+    sub.add_parser("cluster", parents=[common],
+                   help="the controllers sharing the network (etcd), which one leads, the lease and store revision"
+                   ).set_defaults(run=cmd_cluster)
 
     group = sub.add_parser("group", parents=[common], help="create, change or delete an intent group")
     actions = group.add_subparsers(dest="action", required=True, parser_class=_Parser, metavar="ACTION")

@@ -96,3 +96,96 @@ def wait_until(predicate, timeout: float, step: float = 0.05) -> float:
             raise AssertionError(f"not within {timeout} s")
         time.sleep(step)
     return time.monotonic() - start
+
+
+ERROR, ROLE_REQUEST, ROLE_REPLY = 1, 24, 25
+ROLE_MASTER, ROLE_SLAVE = 2, 3
+
+
+class LateController:
+    """A controller connection that plays a leader's and then replays what a deposed leader sends late: it
+    listens on a port the lab adds to one switch's controllers, claims MASTER with a generation id, and later
+    sends a flow-mod and claims MASTER again with the same, by then old, generation.
+
+    A thread answers the switch's echo requests and keeps its answers. :meth:`claim` and :meth:`flow_mod`
+    return the switch's answer: ``("role", role, generation)`` for a role reply, ``("error", type, code)``
+    for an error (OFPRRFC_STALE is type 11 code 0; OFPBRC_IS_SLAVE type 1 code 10), or ``("none",)`` when
+    the switch sent neither within the timeout (a flow-mod it took).
+    """
+
+    def __init__(self):
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(1)
+        self.port = self._listener.getsockname()[1]
+        self._sock = None
+        self._xid = 100
+        self._answers: dict = {}
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = None
+
+    def accept(self, timeout: float = 10.0) -> None:
+        self._listener.settimeout(timeout)
+        self._sock, _ = self._listener.accept()
+        self._sock.settimeout(0.2)
+        self._sock.sendall(_message(HELLO, 1))
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        buf = b""
+        while not self._stop.is_set():
+            try:
+                data = self._sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            buf += data
+            while len(buf) >= 8:
+                _, kind, length, xid = struct.unpack("!BBHI", buf[:8])
+                if len(buf) < length:
+                    break
+                body, buf = buf[8:length], buf[length:]
+                if kind == ECHO_REQUEST:
+                    self._sock.sendall(_message(ECHO_REPLY, xid, body))
+                elif kind == ROLE_REPLY:
+                    role, generation = struct.unpack("!I4xQ", body[:16])
+                    self._answer_is(xid, ("role", role, generation))
+                elif kind == ERROR:
+                    self._answer_is(xid, ("error",) + struct.unpack("!HH", body[:4]))
+
+    def _answer_is(self, xid: int, answer: tuple) -> None:
+        with self._cond:
+            self._answers[xid] = answer
+            self._cond.notify_all()
+
+    def _send(self, kind: int, body: bytes) -> int:
+        self._xid += 1
+        self._sock.sendall(_message(kind, self._xid, body))
+        return self._xid
+
+    def _answer(self, xid: int, timeout: float) -> tuple:
+        with self._cond:
+            self._cond.wait_for(lambda: xid in self._answers, timeout)
+            return self._answers.get(xid, ("none",))
+
+    def claim(self, generation: int, role: int = ROLE_MASTER, timeout: float = 3.0) -> tuple:
+        return self._answer(self._send(ROLE_REQUEST, struct.pack("!I4xQ", role, generation)), timeout)
+
+    def flow_mod(self, timeout: float = 1.0) -> tuple:
+        """Add a flow that changes nothing (table 0, priority 1, cookie 0xdead, match all, no instructions)."""
+        body = struct.pack("!QQBBHHHIIIH2x", 0xDEAD, 0, 0, 0, 0, 0, 1, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+        body += struct.pack("!HH4x", 1, 4)  # an empty OXM match, padded to 8 bytes
+        return self._answer(self._send(FLOW_MOD, body), timeout)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2)
+        if self._sock is not None:
+            self._sock.close()
+        self._listener.close()
