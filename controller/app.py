@@ -190,17 +190,19 @@ class TEController(app_manager.RyuApp):
         elif leadership.generation > 0:
             dp.send_msg(ofmsg.role_request(dp, False, leadership.generation))
 
-    def _store_changed(self, revision):
-        """The watch saw a change of the store (``revision``; None: (re)connected, may have missed some)."""
+    def _store_changed(self, revision, events):
+        """The watch saw changes of the store (``events`` at ``revision``; None: (re)connected, read it all)."""
         if self.core.leading:
             return
         try:
-            snapshot = self.core.store.snapshot()
+            if events is None:
+                snapshot = self.core.store.snapshot()
+                if not self.core.leading:  # (the read took a while: still following?)
+                    self.core.follow_store(snapshot)
+            else:
+                self.core.follow_changes(self.core.store.changes(events), revision)
         except StoreError as exc:
-            self.logger.warning("te: cannot read the intent store after a change: %s", exc)
-            return
-        if not self.core.leading:  # (the snapshot took a while: still following?)
-            self.core.follow_store(snapshot)
+            self.logger.warning("te: cannot follow the intent store: %s", exc)
 
     @set_ev_cls(ofp_event.EventOFPRoleReply, MAIN_DISPATCHER)
     @logged

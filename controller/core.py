@@ -440,6 +440,17 @@ class Core:
         leadership = self.cluster.leadership
         return leadership.leader_info.get("rest", "") if leadership.leader else ""
 
+    def follow_changes(self, changes: dict, revision: int) -> bool:
+        """A follower takes one batch of changes the leader stored (:meth:`controller.etcd.EtcdStore.changes`)."""
+        if self.leading:
+            return False
+        changed = self.intents.take_stored(**changes)
+        if changed:
+            LOG.info("te: intents from the store (revision %d): %d intents, %d groups", revision, len(self.intents),
+                     len(self.intents.groups()))
+            self.wake()
+        return changed
+
     def cluster_body(self) -> dict:
         """``GET /te/v1/cluster``: members, leader, lease, store revision (one controller: no cluster)."""
         if self.cluster is None:

@@ -206,6 +206,41 @@ class EtcdStore:
         self.last_revision = max(self.last_revision, revision)
         return Snapshot(intents, groups, next_id, revision, store_revision)
 
+    def changes(self, events) -> dict:
+        """The keyword arguments of :meth:`controller.intents.IntentRegistry.take_stored` for a batch of
+        watch ``events`` (as etcd's gateway sends them: base64 keys and values, ``type`` DELETE or absent).
+
+        Raises
+        ------
+        StoreError
+            A stored value that is not a valid intent or group (named).
+        """
+        out = {"saved": [], "deleted": [], "next_id": None, "saved_groups": [], "deleted_groups": []}
+        for event in events:
+            kv = event.get("kv", {})
+            key = _unb64(kv.get("key", ""))[len(self.prefix) + 1:]
+            kind, _, name = key.partition("/")
+            gone = event.get("type") == "DELETE"
+            try:
+                if kind == "intents":
+                    if gone:
+                        out["deleted"].append(name)
+                    else:
+                        row = json.loads(_unb64(kv["value"]))
+                        out["saved"].append(parse_intent(row["request"], name, int(row["version"])))
+                elif kind == "groups":
+                    if gone:
+                        out["deleted_groups"].append(name)
+                    else:
+                        row = json.loads(_unb64(kv["value"]))
+                        out["saved_groups"].append(parse_group(row["request"], name, int(row["version"])))
+                elif key == "meta/next_id" and not gone:
+                    out["next_id"] = int(_unb64(kv["value"]))
+            except (ValueError, KeyError, TypeError, IntentError) as exc:
+                raise StoreError(f"{self.path}: stored {key} is unreadable: {exc}") from None
+            self.last_revision = max(self.last_revision, int(kv.get("mod_revision", 0)))
+        return out
+
     def load(self) -> list:
         return self.snapshot().intents
 
@@ -332,9 +367,10 @@ class Member:
 class PrefixWatch:
     """etcd's watch of the store's prefix, as a blocking iterator of revisions with changes.
 
-    Run :meth:`run` in a (green) thread: it calls ``changed(revision)`` for every batch of events, and
-    ``changed(None)`` after it (re)connects (the caller reads the store again: events may have been
-    missed meanwhile). It reconnects to the next member after an error, ``retry`` seconds later.
+    Run :meth:`run` in a (green) thread: it calls ``changed(revision, events)`` for every batch of events,
+    and ``changed(None, None)`` once it is (re)connected (the caller reads the whole store again: events may
+    have been missed meanwhile; those that follow may repeat what it read, which changes nothing). It
+    reconnects to the next member after an error, ``retry`` seconds later.
     """
 
     def __init__(self, store: EtcdStore, changed, retry: float = 0.5, sleep=time.sleep):
@@ -361,9 +397,9 @@ class PrefixWatch:
                         result = json.loads(line).get("result", {})
                         if result.get("created"):  # watching from here on: what came before, read whole
                             self.connects += 1
-                            self.changed(None)
+                            self.changed(None, None)
                         elif result.get("events"):
-                            self.changed(int(result["header"]["revision"]))
+                            self.changed(int(result["header"]["revision"]), result["events"])
             except (requests.RequestException, OSError, ValueError) as exc:
                 LOG.debug("te: etcd watch on %s:%d ended: %s", client.host, client.port, _short(exc))
             n += 1

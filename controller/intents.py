@@ -1027,6 +1027,35 @@ class IntentRegistry:
         self.generation += 1
         return True
 
+    def take_stored(self, saved=(), deleted=(), next_id: int | None = None, saved_groups=(), deleted_groups=()) -> bool:
+        """Take changes another controller stored (a follower does, from etcd's watch), as
+        :meth:`replace_all` does for a whole store: nothing is persisted; True if anything changed. A saved
+        intent replaces the one with its id in place, or comes last; deleting an unknown id is no change.
+
+        >>> reg = IntentRegistry(lambda: set())
+        >>> a = parse_intent({"src": "10.0.0.1", "dst": "10.0.0.2", "rate_bps": 1e6}, "4", 1)
+        >>> reg.take_stored([a], next_id=5), reg.take_stored([a]), reg.take_stored(deleted=["9"]), reg.next_id
+        (True, False, False, 5)
+        """
+        changed = False
+        for intent in saved:
+            changed |= self._intents.get(intent.id) != intent
+            self._intents[intent.id] = intent
+            if intent.id.isdigit():
+                self._next_id = max(self._next_id, int(intent.id) + 1)
+        for intent_id in deleted:
+            changed |= self._intents.pop(str(intent_id), None) is not None
+        for group in saved_groups:
+            changed |= self._groups.get(group.name) != group
+            self._groups[group.name] = group
+        for name in deleted_groups:
+            changed |= self._groups.pop(name, None) is not None
+        if next_id is not None:
+            self._next_id = max(self._next_id, int(next_id))
+        if changed:
+            self.generation += 1
+        return changed
+
     def _commit(self, saved=(), deleted=(), next_id=None, saved_groups=(), deleted_groups=()) -> None:
         if self._persist is None:
             return

@@ -11,6 +11,7 @@ from .rest import FORWARDED_HEADER, WRITES, ApiError, Reply, api_error, dispatch
 
 # Request headers a forwarded request keeps (the rest, Host first, are the forwarder's own).
 _PASSED = ("Content-Type", "If-Match", "Authorization", "Accept")
+_SESSION = None
 # Answer headers a forwarded answer keeps.
 _KEPT = ("ETag", "Location", "Allow", "Retry-After")
 
@@ -54,11 +55,14 @@ class TERestController(ControllerBase):
         a read: None, answered here)."""
         import requests  # the controller's dependency already (te-intent's too)
 
+        global _SESSION
+        if _SESSION is None:  # keeps connections to the leader open between writes
+            _SESSION = requests.Session()
         headers = {name: req.headers[name] for name in _PASSED if name in req.headers}
         headers[FORWARDED_HEADER] = self.service.cluster.name
         url = target + req.path_qs
         try:
-            answer = requests.request(req.method, url, data=body or None, headers=headers, timeout=5,
+            answer = _SESSION.request(req.method, url, data=body or None, headers=headers, timeout=5,
                                       allow_redirects=False)
         except requests.RequestException as exc:
             return no_leader(target, type(exc).__name__) if req.method in WRITES else None

@@ -11,6 +11,10 @@
 5. prints one row per intent (requested, allocated, measured, paths with their split) and writes
    PNG plots (link utilisation on the B4 map, requested/allocated/measured per intent).
 
+With ``--ha``: three controllers on a 3-member etcd cluster instead of one (every switch connected to all
+three); the demo talks to a follower (writes reach the leader through it), and SIGKILLs the leader halfway
+through the traffic: a standby takes over, and the table shows what the intents got all the same.
+
 Everything it writes goes to ``results/demo/``. It stops everything it started on exit, Ctrl-C or
 SIGTERM; ``--stay`` keeps it all up for exploring (Mininet CLI when run from a terminal) until then.
 Exit status: 0 done, 1 failed (one line says why), 130 interrupted.
@@ -218,6 +222,31 @@ def drive(flows: list, seconds: int, api_url: str) -> dict:
     return snapshot
 
 
+def start_failover(setup, after: float):
+    """A thread that SIGKILLs the leader ``after`` seconds from now and waits for a standby to take over."""
+    import threading
+
+    def run():
+        time.sleep(after)
+        killed = setup.leader
+        start = time.monotonic()
+        try:
+            setup.kill(killed)
+            new = setup.wait_leader(timeout=15, not_=killed, step=0.02)
+            elected = time.monotonic() - start
+            time.sleep(1)  # the takeover: read back, nothing to change
+            thread.result = {"killed": killed, "new": new, "elected_s": elected,
+                             "changes": setup.cluster(new)["changes_sent"]}
+            setup.leader = new
+        except (RuntimeError, OSError, KeyError, TypeError) as exc:
+            thread.result = {"error": f"failover: {exc}"}
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.result = {}
+    thread.start()
+    return thread
+
+
 # --- the results -------------------------------------------------------------------------------------------
 
 def mbit(bps) -> str:
@@ -341,12 +370,25 @@ def run(args, progress: Progress, setup_box: list, flows_box: list) -> None:
         shutil.rmtree(OUT)
     OUT.mkdir(parents=True)
 
-    progress.step(f"Starting te-controller (controller.app) and B4 in Mininet: 12 switches, 19 links, "
-                  f"12 hosts, {LINK_MBPS} Mbit/s links")
-    setup = Setup("demo", B4Topo(bw=LINK_MBPS), OUT)
+    if args.ha:
+        from topologies.lab.ha import HASetup
+
+        progress.step(f"Starting a 3-member etcd cluster, three te-controllers on it, and B4 in Mininet (every "
+                      f"switch connected to all three): 12 switches, 19 links, 12 hosts, {LINK_MBPS} Mbit/s links")
+        setup = HASetup("demo", B4Topo(bw=LINK_MBPS), OUT, controllers=3, etcd_members=3)
+    else:
+        progress.step(f"Starting te-controller (controller.app) and B4 in Mininet: 12 switches, 19 links, "
+                      f"12 hosts, {LINK_MBPS} Mbit/s links")
+        setup = Setup("demo", B4Topo(bw=LINK_MBPS), OUT)
     setup_box.append(setup)
     try:
         setup.start()
+        if args.ha:
+            leader = setup.wait_leader(30)
+            setup.leader = leader
+            setup.controller = setup.controllers[(leader + 1) % 3]  # the demo talks to a follower
+            progress.note(f"c{leader} leads (OpenFlow MASTER of every switch), the others follow (SLAVE); etcd "
+                          f"{setup.etcd.url()}")
     except RuntimeError as exc:
         raise Failed(str(exc)) from None
     api_url = setup.controller.api_url
@@ -403,7 +445,15 @@ def run(args, progress: Progress, setup_box: list, flows_box: list) -> None:
         progress.note(f"{flow.intent['name']:10} {flow.src.name:>3} -> {flow.dst.name:<3} "
                       f"{'TCP' if flow.tcp else 'UDP'} to port {flow.port}, {flow.streams} flows, "
                       f"{'paced at' if flow.tcp else 'offered'} {rate:.2f} Mbit/s")
+    failover = start_failover(setup, args.seconds / 2) if args.ha else None
     snapshot = drive(flows, args.seconds, api_url)
+    if failover is not None:
+        failover.join()
+        if "error" in failover.result:
+            raise Failed(failover.result["error"])
+        r = failover.result
+        progress.note(f"c{r['killed']} (the leader) was SIGKILLed {args.seconds / 2:g} s into the traffic: c{r['new']} "
+                      f"led {r['elected_s']:.2f} s later and sent {r['changes']} OpenFlow changes taking over")
     progress.done()
 
     progress.step("Results")
@@ -428,9 +478,12 @@ def cleanup(setup_box: list, flows_box: list) -> list:
     problems = []
     for setup in setup_box:
         problems += setup.stop()  # stop_network also interrupts host commands cut short
-        bad = setup.controller.log_problems() if setup.controller else []
-        if bad:
-            problems.append(f"controller log has {len(bad)} error lines, first: {bad[0].strip()}")
+        logs = [c for c in getattr(setup, "controllers", [setup.controller]) if c is not None]
+        for controller in logs:
+            bad = controller.log_problems()
+            if bad:
+                problems.append(f"controller log {controller.log_path} has {len(bad)} error lines, first: "
+                                f"{bad[0].strip()}")
     return problems
 
 
@@ -442,6 +495,8 @@ def main(argv=None) -> int:
                              "Mininet CLI)")
     parser.add_argument("--seconds", type=int, default=10, help="traffic duration (default 10, at least 5)")
     parser.add_argument("--intents", type=Path, default=INTENTS, help="intent file (default examples/b4-intents.yaml)")
+    parser.add_argument("--ha", action="store_true",
+                        help="three controllers on a 3-member etcd cluster; the leader is killed during the traffic")
     args = parser.parse_args(argv)
     if args.seconds < 5:
         parser.error("--seconds must be at least 5")

@@ -102,8 +102,8 @@ def test_lease_expires_without_keepalive(url):
 
 def test_watch_reports_changes(url):
     store = EtcdStore(url)
-    seen = []
-    watch = PrefixWatch(store, seen.append, retry=0.1)
+    seen, batches = [], []
+    watch = PrefixWatch(store, lambda revision, events: (seen.append(revision), batches.append(events)), retry=0.1)
     thread = threading.Thread(target=watch.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 5
@@ -116,6 +116,34 @@ def test_watch_reports_changes(url):
     store.apply([_intent(2)], next_id=3)  # ends the stream's wait
     thread.join(5)
     assert seen[0] is None and revision in seen
+    changes = store.changes(batches[seen.index(revision)])
+    assert [i.id for i in changes["saved"]] == ["1"] and changes["next_id"] == 2
+
+
+def test_follower_takes_watched_changes_in_order(url):
+    """Deltas from watch events give the same registry as reading the whole store."""
+    store = EtcdStore(url)
+    store.apply([_intent(1), _intent(2)], next_id=3)
+    core = Core.open(Settings(intent_store=url, restore_timeout=0))
+    got = []
+    watch = PrefixWatch(EtcdStore(url), lambda rev, events: got.append(events) if events else None, retry=0.1)
+    thread = threading.Thread(target=watch.run, daemon=True)
+    thread.start()
+    time.sleep(0.5)
+    store.apply([_intent(3), _intent(1, rate=5e6)], deleted=["2"], next_id=4)
+    store.apply([], saved_groups=[parse_group({"name": "g", "rate_cap_bps": 1e6}, "g", 1)])
+    store.apply([], deleted_groups=["g"], deleted=["3"], next_id=9)
+    deadline = time.monotonic() + 5
+    while len(got) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    watch.stop()
+    store.apply([], next_id=9)
+    thread.join(5)
+    for events in got:
+        core.follow_changes(core.store.changes(events), 0)
+    assert [(i.id, i.rate_bps) for i in core.intents.list()] == [(i.id, i.rate_bps) for i in store.load()]
+    assert core.intents.groups() == {} and core.intents.next_id == 9
+    core.close()
 
 
 def test_unreachable_etcd_is_a_store_error():

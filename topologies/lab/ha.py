@@ -32,6 +32,8 @@ class HASetup:
         self.etcd_of = etcd_of or [None] * controllers
         self.controller_options = controller_options
         self.controllers: list = []
+        self.controller = None  # the one a client talks to (the demo sets it); tests use api(n)
+        self.leader = None
         self.net = None
         self.bridge_names: set = set()
         self._lock = None
