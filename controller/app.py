@@ -28,6 +28,7 @@ from ryu.topology import event as topo_event
 
 from . import ofmsg, ryu_fixes  # ryu_fixes also patches Ryu on import
 from .cluster import LEADER, Cluster
+from .ha import RoleChange
 from .core import Core, SetupError, send_batch
 from .etcd import Member, PrefixWatch, is_etcd_url
 from .rest_ryu import TERestController
@@ -121,7 +122,7 @@ class TEController(app_manager.RyuApp):
 
     def stop(self):
         if self.cluster is not None:
-            self.cluster.resign()
+            self.cluster.resign(self._role_changed)
         self.core.close()
         super().stop()
 
@@ -130,15 +131,18 @@ class TEController(app_manager.RyuApp):
         """Take part in the election on etcd; until this controller wins it sends nothing to the switches."""
         conf = self.CONF
         member = settings.ha_member or f"{socket.gethostname()}:{conf.wsapi_port}"
-        rest = settings.ha_advertise_url or f"http://{conf.wsapi_host}:{conf.wsapi_port}"
+        host = conf.wsapi_host if conf.wsapi_host not in ("", "0.0.0.0", "::") else socket.getfqdn()
+        rest = settings.ha_advertise_url or f"http://{host}:{conf.wsapi_port}"  # where followers send writes
         store = self.core.store
         self.cluster = Cluster(Member(store, member, settings.ha_lease_ttl, {"rest": rest.rstrip("/"),
                                                                              "started": time.time()}),
                                settings.ha_lease_ttl)
         self.core.cluster = self.cluster
         store.fence = self.cluster.fence
+        store.resync = self.core.follow_store
         self.switch_roles: dict = {}  # dpid -> (role, generation) the switch last confirmed
         self.core.switch_roles = self.switch_roles
+        self._slave_claimed = 0  # the generation this follower last claimed SLAVE with
         self._watch = PrefixWatch(store, self._store_changed, sleep=hub.sleep)
         self.threads.append(hub.spawn(self._cluster_loop, settings.ha_poll_interval))
         self.threads.append(hub.spawn(self._watch.run))
@@ -155,10 +159,23 @@ class TEController(app_manager.RyuApp):
                 change = self.cluster.step()
                 if change is not None:
                     self._role_changed(change)
+                self._settle_role()
             except Exception:
                 self.core.counters["handler_errors"] += 1
                 self.logger.exception("te: cluster step failed")
             hub.sleep(interval)
+
+    def _settle_role(self):
+        """Make the core's role and the switches' agree with the election's, whatever event was missed."""
+        leadership = self.cluster.leadership
+        if (leadership.role == LEADER) != self.core.leading:
+            self._role_changed(RoleChange(leadership.role, leadership.generation, "catching up with the election"))
+        elif not self.core.leading and leadership.generation > self._slave_claimed:
+            # a new leader's generation: claim SLAVE with it on every switch (a switch that connected before
+            # any leader was known left this connection EQUAL)
+            self._slave_claimed = leadership.generation
+            for dp in list(self.dps.values()):
+                dp.send_msg(ofmsg.role_request(dp, False, leadership.generation))
 
     def _role_changed(self, change):
         if change.role == LEADER:
@@ -167,7 +184,9 @@ class TEController(app_manager.RyuApp):
             except StoreError as exc:
                 self.cluster.leadership.step_down(f"cannot read the store to take over: {exc}")
                 return
-            self.core.intents.replace_all(snapshot.intents, snapshot.next_id, snapshot.groups)
+            if not self.cluster.acting():  # the read took long: the lease may be uncertain now
+                return  # (the next round wins again, or steps down)
+            self.core.follow_store(snapshot)
             dpids = self.core.become_leader(time.monotonic())
             for dpid in dpids:
                 dp = self.dps.get(dpid)
@@ -176,10 +195,20 @@ class TEController(app_manager.RyuApp):
                     self._read_back(dp)
             self._dirty.set()
         else:
+            was_leading = self.core.leading
             self.core.become_follower(time.monotonic())
             self._held_packets = []
+            self._slave_claimed = change.generation
             for dp in list(self.dps.values()):
                 dp.send_msg(ofmsg.role_request(dp, False, change.generation))
+            if was_leading:  # what the store holds now may be newer than what this controller took
+                self._watch_resync()
+
+    def _watch_resync(self):
+        try:
+            self.core.follow_store(self.core.store.snapshot())
+        except StoreError as exc:
+            self.logger.warning("te: cannot read the intent store: %s (the watch reads it when etcd is back)", exc)
 
     def _claim(self, dp):
         """A switch connected: tell it this controller's role (before anything else is sent to it)."""
@@ -191,18 +220,19 @@ class TEController(app_manager.RyuApp):
             dp.send_msg(ofmsg.role_request(dp, False, leadership.generation))
 
     def _store_changed(self, revision, events):
-        """The watch saw changes of the store (``events`` at ``revision``; None: (re)connected, read it all)."""
-        if self.core.leading:
-            return
-        try:
-            if events is None:
-                snapshot = self.core.store.snapshot()
-                if not self.core.leading:  # (the read took a while: still following?)
-                    self.core.follow_store(snapshot)
-            else:
-                self.core.follow_changes(self.core.store.changes(events), revision)
-        except StoreError as exc:
-            self.logger.warning("te: cannot follow the intent store: %s", exc)
+        """The watch saw changes of the store (``events`` at ``revision``; None: (re)connected, read it all).
+
+        Every controller takes what it did not write itself: changes after its own last write (a leader's
+        registry already holds its own writes; a write whose answer was lost, or a newer leader's, comes
+        later). A StoreError ends the watch, which reconnects and reads the whole store again.
+        """
+        store = self.core.store
+        if events is None:
+            snapshot = store.snapshot()
+            if snapshot.revision >= store.own_revision:  # (not older than a write taken meanwhile)
+                self.core.follow_store(snapshot)
+        elif revision > store.own_revision:
+            self.core.follow_changes(store.changes(events), revision)
 
     @set_ev_cls(ofp_event.EventOFPRoleReply, MAIN_DISPATCHER)
     @logged
@@ -251,7 +281,8 @@ class TEController(app_manager.RyuApp):
 
     def _read_back(self, dp):
         """Ask ``dp`` for everything it holds; nothing else goes to it until the answer is complete."""
-        hub.spawn_after(self.core.settings.barrier_timeout, self._readback_timeout, dp)
+        # the timer is for this read-back only: a later one (a takeover, a resync) has a Readback of its own
+        hub.spawn_after(self.core.settings.barrier_timeout, self._readback_timeout, dp, self.core.reading.get(dp.id))
         for msg in ofmsg.readback_requests(dp):
             dp.send_msg(msg)
 
@@ -270,8 +301,9 @@ class TEController(app_manager.RyuApp):
             specs = [parse(dp, dp.id, s) for s in ev.msg.body]
             self._react(self.core.readback(dp.id, part, specs, ofmsg.reply_complete(ev.msg), time.monotonic()))
 
-    def _readback_timeout(self, dp):
-        if self.dps.get(dp.id) is dp and self.core.readback_timed_out(dp.id, time.monotonic()) and self._acting():
+    def _readback_timeout(self, dp, token):
+        if self.dps.get(dp.id) is dp and self.core.readback_timed_out(dp.id, time.monotonic(), token) and \
+                self._acting():
             for msg in ofmsg.clear_switch(dp):
                 dp.send_msg(msg)
             self._dirty.set()
@@ -322,9 +354,9 @@ class TEController(app_manager.RyuApp):
             self.logger.warning("te: switch %016x refused our role request (%s): a newer leader has claimed it",
                                 msg.datapath.id, ofp.ofp_error_code_to_str(msg.type, msg.code))
             if self.cluster is not None and self.core.leading:
-                change = self.cluster.leadership.step_down("a switch refused our MASTER claim as stale")
-                if change is not None:
-                    self._role_changed(change)
+                # a switch knows a newer generation than ours: let another controller (or a later election,
+                # with a higher revision) lead rather than win again with the same refused generation
+                self.cluster.resign(self._role_changed)
             return
         self.logger.error("te: OFPErrorMsg from %016x: type=%s code=%s data=%s", msg.datapath.id,
                           ofp.ofp_error_type_to_str(msg.type), ofp.ofp_error_code_to_str(msg.type, msg.code),

@@ -52,9 +52,11 @@ class Cluster:
     def name(self) -> str:
         return self.member.member
 
-    def fence(self) -> int | None:
-        """The generation to fence the store's writes with, or None when this member must not write now."""
-        return self.leadership.generation if self.leadership.acting(self.clock()) else None
+    def fence(self) -> tuple | None:
+        """``(generation, lease id)`` to fence the store's writes with, or None when this member must not write."""
+        if not self.leadership.acting(self.clock()) or self.member.lease_id is None:
+            return None
+        return self.leadership.generation, self.member.lease_id
 
     def acting(self) -> bool:
         return self.leadership.acting(self.clock())
@@ -66,11 +68,17 @@ class Cluster:
         try:
             changes.append(self._lease())
             changes.append(self._leader())
-            if self.steps % 10 == 1:
-                self.members = self.member.members()
             self._reached(None)
         except StoreError as exc:
             self._reached(str(exc))
+        except Exception as exc:  # an answer of an unexpected shape: this round is lost, not the loop
+            LOG.exception("te: cluster round failed")
+            self._reached(f"unexpected answer from etcd: {exc!r}")
+        if self.steps % 10 == 1 and self.reachable:
+            try:
+                self.members = self.member.members()
+            except (StoreError, ValueError, KeyError, TypeError):
+                pass  # only shown in GET /te/v1/cluster
         changes.append(self.leadership.tick(self.clock()))
         changes = [c for c in changes if c is not None]
         for change in changes:
@@ -115,12 +123,17 @@ class Cluster:
                 LOG.warning("te: cluster member %s cannot use etcd: %s", self.name, problem)
         self.problem, self.reachable = problem, problem is None
 
-    def resign(self) -> None:
-        """On a clean stop: give the lease back so a standby takes over at once."""
+    def resign(self, stepped_down=None) -> None:
+        """Stop acting now, carry out the step-down (``stepped_down(change)``, if we led), then give the lease
+        back so a standby takes over at once: on a clean stop, or when a switch refuses our claim."""
+        change = self.leadership.lease_lost(self.clock(), "gave the lease back")
+        if change is not None and stepped_down is not None:
+            stepped_down(change)
         try:
             self.member.resign()
         except StoreError as exc:
             LOG.warning("te: could not give the lease back (standbys wait for it to expire): %s", exc)
+        self.member.lease_id = None
 
     def as_dict(self) -> dict:
         """``GET /te/v1/cluster``, but for the store's revision (the core adds it)."""

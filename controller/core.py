@@ -272,9 +272,13 @@ class Core:
                  dpid, len(state.flows()), len(state.groups()), len(state.meters()), len(hosts))
         return Reaction(recompute=True)
 
-    def readback_timed_out(self, dpid: int, now: float) -> bool:
-        """The read-back of ``dpid`` did not complete in time: True if the caller should clear the switch."""
-        if dpid not in self.reading:
+    def readback_timed_out(self, dpid: int, now: float, token=None) -> bool:
+        """The read-back of ``dpid`` did not complete in time: True if the caller should clear the switch.
+
+        ``token``: the :class:`~controller.restore.Readback` the timer was set for; a later read-back of the
+        same switch (a takeover, a resync) is not timed out by an earlier timer.
+        """
+        if dpid not in self.reading or (token is not None and self.reading[dpid] is not token):
             return False
         LOG.warning("te: switch %016x did not report its flows, groups and meters within %.1f s; clearing it "
                     "instead", dpid, self.settings.barrier_timeout)
@@ -421,10 +425,8 @@ class Core:
         self.leading = False
 
     def follow_store(self, snapshot) -> bool:
-        """A follower takes the intents and groups the leader stored (``snapshot``, read from etcd);
-        True if they changed (then it plans again)."""
-        if self.leading:
-            return False  # the leader's own registry is the store's truth while it leads
+        """Take the intents and groups as stored (``snapshot``, read from etcd; the caller makes sure it is not
+        older than this controller's own last write); True if they changed (then it plans again)."""
         changed = self.intents.replace_all(snapshot.intents, snapshot.next_id, snapshot.groups)
         if changed:
             LOG.info("te: intents from the store (revision %d): %d intents, %d groups", snapshot.store_revision,
@@ -438,12 +440,12 @@ class Core:
         if self.cluster is None or self.leading:
             return None
         leadership = self.cluster.leadership
-        return leadership.leader_info.get("rest", "") if leadership.leader else ""
+        if not leadership.leader or leadership.leader == self.cluster.name:  # none, or us still taking over
+            return ""
+        return leadership.leader_info.get("rest", "")
 
     def follow_changes(self, changes: dict, revision: int) -> bool:
-        """A follower takes one batch of changes the leader stored (:meth:`controller.etcd.EtcdStore.changes`)."""
-        if self.leading:
-            return False
+        """Take one batch of changes another controller stored (:meth:`controller.etcd.EtcdStore.changes`)."""
         changed = self.intents.take_stored(**changes)
         if changed:
             LOG.info("te: intents from the store (revision %d): %d intents, %d groups", revision, len(self.intents),

@@ -116,7 +116,13 @@ class EtcdClient:
             client = self._clients[n]
             try:
                 answer = client.post(client.get_url(path), json=body)
-            except (self._errors.Etcd3Exception, OSError, ValueError) as exc:
+            except self._errors.Etcd3Exception as exc:
+                if type(exc) is self._errors.Etcd3Exception:  # a 4xx: the request itself was refused
+                    raise StoreError(f"etcd refused the request ({_short(exc)}); a transaction of more than "
+                                     "etcd's --max-txn-ops operations (128 by default) is refused") from None
+                problems.append(f"{client.host}:{client.port}: {_short(exc)}")
+                continue
+            except (OSError, ValueError) as exc:
                 problems.append(f"{client.host}:{client.port}: {_short(exc)}")
                 continue
             self._good = n
@@ -155,9 +161,11 @@ class Snapshot:
 class EtcdStore:
     """The intent store on etcd, with the interface of :class:`controller.store.IntentStore`.
 
-    ``fence``: a callable returning the election revision this controller leads with, or None when it
-    must not write (then :meth:`apply` refuses without asking etcd). None (the default) writes unfenced,
-    as a single controller, or ``te-store``, does.
+    ``fence``: a callable returning ``(election revision, lease id)`` this controller leads with, or None when
+    it must not write (then :meth:`apply` refuses without asking etcd). None (the default) writes unfenced, as
+    a single controller does. ``resync``: called with a :class:`Snapshot` when a write's outcome was unknown
+    (etcd did not answer a transaction it may have committed): the next write reads the store first, hands it
+    to ``resync`` and is refused (retry), so that ids are never handed out twice.
     """
 
     read_only = False
@@ -168,7 +176,10 @@ class EtcdStore:
         self.path = url  # named in logs and errors, as a SQLite store's file is
         self.client = EtcdClient(self.endpoints, timeout)
         self.fence = None
+        self.resync = None
         self.last_revision = 0
+        self.own_revision = 0  # the revision of this process's last write
+        self.doubtful = False  # the last write's outcome is unknown
         self.writes = 0
 
     def key(self, *parts: str) -> str:
@@ -263,11 +274,20 @@ class EtcdStore:
 
         compare = []
         if self.fence is not None:
-            generation = self.fence()
-            if generation is None:
+            held = self.fence()
+            if held is None:
                 raise StoreError("this controller is not the leader (or cannot reach etcd); nothing was written")
-            compare = [{"key": _b64(self.key("leader")), "result": "EQUAL", "target": "CREATE",
-                        "create_revision": str(generation)}]
+            generation, lease = held
+            leader = _b64(self.key("leader"))
+            compare = [{"key": leader, "result": "EQUAL", "target": "CREATE", "create_revision": str(generation)},
+                       {"key": leader, "result": "EQUAL", "target": "LEASE", "lease": str(lease)}]
+        if self.doubtful:
+            snapshot = self.snapshot()  # raises while etcd is still away: nothing is written meanwhile
+            self.doubtful = False
+            if self.resync is not None:
+                self.resync(snapshot)
+            raise StoreError("an earlier write's outcome was unknown (etcd did not answer); the intents were read "
+                             "again from etcd, nothing was written: retry")
         puts = [(self.key("intents", i.id), json.dumps({"version": i.version, "request": json.loads(_request_json(i))},
                                                        sort_keys=True)) for i in saved]
         puts += [(self.key("groups", g.name), json.dumps({"version": g.version, "request": g.request()}, sort_keys=True))
@@ -278,12 +298,17 @@ class EtcdStore:
         deletes = [self.key("intents", str(i)) for i in deleted] + [self.key("groups", n) for n in deleted_groups]
         ops = [{"request_put": {"key": _b64(k), "value": _b64(v)}} for k, v in puts]
         ops += [{"request_delete_range": {"key": _b64(k)}} for k in deletes]
-        answer = self.client.post("kv/txn", {"compare": compare, "success": ops, "failure": []})
+        try:
+            answer = self.client.post("kv/txn", {"compare": compare, "success": ops, "failure": []})
+        except StoreError as exc:
+            self.doubtful = "refused" not in str(exc)  # it may have been committed all the same
+            raise
         if not answer.get("succeeded"):
             raise StoreError("this controller is no longer the leader (the leader key changed); nothing was written")
         self.writes += 1
         revision = int(answer["header"]["revision"])
         self.last_revision = max(self.last_revision, revision)
+        self.own_revision = revision
         return revision
 
     def close(self) -> None:
@@ -357,8 +382,15 @@ class Member:
         except ValueError:
             info = {}
         mine = self.lease_id is not None and int(kv.get("lease", 0)) == self.lease_id
-        member = self.member if mine else info.get("member", "?")
-        return member, int(kv["create_revision"]), info
+        member = info.get("member", "?") if isinstance(info, dict) else "?"
+        if not mine and member == self.member:
+            # our name on another lease: a controller with the same ha_member, or our own earlier process
+            LOG.warning("te: the leader key names this member (%s) but holds another lease: is ha_member unique?",
+                        member)
+            member = f"{member} (lease {int(kv.get('lease', 0)):x})"
+        elif mine:
+            member = self.member
+        return member, int(kv["create_revision"]), info if isinstance(info, dict) else {}
 
     def _value(self) -> dict:
         return {"member": self.member, **self.info}
@@ -373,8 +405,8 @@ class PrefixWatch:
     reconnects to the next member after an error, ``retry`` seconds later.
     """
 
-    def __init__(self, store: EtcdStore, changed, retry: float = 0.5, sleep=time.sleep):
-        self.store, self.changed, self.retry, self.sleep = store, changed, retry, sleep
+    def __init__(self, store: EtcdStore, changed, retry: float = 0.5, sleep=time.sleep, idle: float = 10.0):
+        self.store, self.changed, self.retry, self.sleep, self.idle = store, changed, retry, sleep, idle
         self.running = True
         self.connects = 0
 
@@ -382,25 +414,32 @@ class PrefixWatch:
         import requests
 
         prefix = self.store.prefix + "/"
-        body = {"create_request": {"key": _b64(prefix), "range_end": _prefix_end(prefix)}}
+        # progress_notify: etcd says it is alive now and then on an idle watch; hasleader: a member cut off
+        # from its cluster's leader ends the watch instead of keeping it open and silent. A stream silent for
+        # longer than ``idle`` is given up and opened again (and the store read again): never stale for long.
+        body = {"create_request": {"key": _b64(prefix), "range_end": _prefix_end(prefix), "progress_notify": True}}
+        headers = {"Grpc-Metadata-hasleader": "true"}
         n = 0
         while self.running:
             client = self.store.client._clients[n % len(self.store.client._clients)]
             try:
-                with requests.post(client.get_url("watch"), json=body, stream=True,
-                                   timeout=(self.store.client.timeout, None)) as answer:
+                with requests.post(client.get_url("watch"), json=body, stream=True, headers=headers,
+                                   timeout=(self.store.client.timeout, self.idle)) as answer:
                     for line in answer.iter_lines():
                         if not self.running:
                             return
                         if not line.strip():
                             continue
                         result = json.loads(line).get("result", {})
+                        if result.get("canceled"):  # e.g. compacted past us: read everything again
+                            break
                         if result.get("created"):  # watching from here on: what came before, read whole
                             self.connects += 1
                             self.changed(None, None)
                         elif result.get("events"):
                             self.changed(int(result["header"]["revision"]), result["events"])
-            except (requests.RequestException, OSError, ValueError) as exc:
+            except (requests.RequestException, OSError, ValueError, KeyError, StoreError) as exc:
+                # StoreError: the caller could not read or take the change: read it all again on reconnect
                 LOG.debug("te: etcd watch on %s:%d ended: %s", client.host, client.port, _short(exc))
             n += 1
             if self.running:

@@ -876,8 +876,9 @@ class IntentRegistry:
         self._check_unique(intent)
         self._check_admission([intent], {})
         self._commit(saved=[intent], next_id=self._next_id + 1)
+        # (pop, max: on etcd, the watch may have brought this very change in while it was being stored)
         self._intents[intent.id] = intent
-        self._next_id += 1
+        self._next_id = max(self._next_id, int(intent.id) + 1)
         self.generation += 1
         return intent
 
@@ -900,7 +901,7 @@ class IntentRegistry:
         intent = self.get(intent_id)
         _check_version(intent, if_version)
         self._commit(deleted=[intent.id])
-        del self._intents[intent.id]
+        self._intents.pop(intent.id, None)
         self.generation += 1
 
     def apply(self, body) -> ApplyResult:
@@ -927,10 +928,10 @@ class IntentRegistry:
         self._commit(saved=saved, deleted=deleted, next_id=result.next_id if created else None)
         for change in result.changes:
             if change.op == "delete":
-                del self._intents[change.current.id]
+                self._intents.pop(change.current.id, None)
             elif change.op in ("create", "update"):
                 self._intents[change.result.id] = change.result
-        self._next_id = result.next_id
+        self._next_id = max(self._next_id, result.next_id)
         self.generation += 1
         return result
 
@@ -981,7 +982,7 @@ class IntentRegistry:
             raise GroupInUse(f"group {name!r} is named by intent{'s' if len(users) > 1 else ''} "
                              f"{', '.join(users)}; move or delete them first", "name")
         self._commit(deleted_groups=[name])
-        del self._groups[name]
+        self._groups.pop(name, None)
         self.generation += 1
 
     def restore(self, intents, next_id: int | None = None, groups=()) -> None:

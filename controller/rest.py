@@ -422,16 +422,34 @@ def forwarding(service, method: str, path: str, headers) -> str | None:
     if target is None:
         return None
     path = path[:-1] if path.endswith("/") else path
-    if method in WRITES and path.startswith(PREFIX + "/"):
-        already = any(name.lower() == FORWARDED_HEADER.lower() for name in (headers or {}))
+    already = any(name.lower() == FORWARDED_HEADER.lower() for name in (headers or {}))
+    if method in WRITES and path.startswith(PREFIX + "/") and _routed(method, path):
         return "" if already else target
-    if method == "GET" and path in LEADER_READS and target:
+    if method == "GET" and path in LEADER_READS and target and not already:
         return target
     return None
 
 
+def _routed(method: str, path: str) -> bool:
+    """Whether a route takes ``method`` on ``path`` (anything else is answered here: 404, 405)."""
+    return any(pattern.fullmatch(path) and method in methods for pattern, methods, _ in _PATTERNS)
+
+
+def check_host(service, headers) -> Reply | None:
+    """The 403 for a ``Host`` the API does not answer (see :func:`dispatch`), or None."""
+    try:
+        _check_host(service.settings, {name.lower(): value for name, value in (headers or {}).items()})
+    except ApiError as exc:
+        return api_error(exc)
+    return None
+
+
 def no_leader(target: str, problem: str | None = None) -> Reply:
-    """503 for a write that no leader could take."""
+    """503 for a write that no leader could take (504 when the leader took it and did not answer in time:
+    the change may have been made)."""
+    if problem == "ReadTimeout":
+        return _error(504, f"the leader at {target} did not answer in time; the change may have been made: read "
+                           "the intents before trying again")
     if target:
         message = f"the leader at {target} did not answer ({problem}); the change was not made, retry"
     else:

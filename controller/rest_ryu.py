@@ -6,8 +6,8 @@ import json
 
 from ryu.app.wsgi import ControllerBase, Response, route
 
-from .rest import FORWARDED_HEADER, WRITES, ApiError, Reply, api_error, dispatch, forwarding, no_leader, read_body, \
-    ryu_paths
+from .rest import FORWARDED_HEADER, WRITES, ApiError, Reply, api_error, check_host, dispatch, forwarding, no_leader, \
+    read_body, ryu_paths
 
 # Request headers a forwarded request keeps (the rest, Host first, are the forwarder's own).
 _PASSED = ("Content-Type", "If-Match", "Authorization", "Accept")
@@ -30,8 +30,10 @@ class TERestController(ControllerBase):
             reply = api_error(exc)
         else:
             target = forwarding(self.service, req.method, req.path, req.headers)
-            reply = None
-            if target == "":
+            reply = check_host(self.service, req.headers) if target is not None else None
+            if reply is not None:
+                pass  # a Host this API does not answer: 403 here, never passed on
+            elif target == "":
                 reply = no_leader(target)
             elif target is not None:
                 reply = self._forward(target, req, body)
@@ -62,7 +64,7 @@ class TERestController(ControllerBase):
         headers[FORWARDED_HEADER] = self.service.cluster.name
         url = target + req.path_qs
         try:
-            answer = _SESSION.request(req.method, url, data=body or None, headers=headers, timeout=5,
+            answer = _SESSION.request(req.method, url, data=body or None, headers=headers, timeout=(2, 30),
                                       allow_redirects=False)
         except requests.RequestException as exc:
             return no_leader(target, type(exc).__name__) if req.method in WRITES else None

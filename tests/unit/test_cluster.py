@@ -70,7 +70,9 @@ class FakeMember:
         if self.etcd.leader is None:
             return None, 0, {}
         member, lease, rev = self.etcd.leader
-        return (self.member if lease == self.lease_id else member), rev, {"member": member, "rest": f"http://{member}"}
+        if lease != self.lease_id and member == self.member:  # as controller.etcd.Member: leadership is the lease's
+            member = f"{member} (lease {lease:x})"
+        return member, rev, {"member": member, "rest": f"http://{member}"}
 
     def campaign(self):
         self._reach()
@@ -153,7 +155,7 @@ def test_one_leader_elected_and_fence():
     changes = _run(clock, members, 1.0)
     assert [c for c in changes if c[2] == LEADER] == [(pytest.approx(100.2), "c0", LEADER)]
     leader = members[0]
-    assert leader.fence() == etcd.leader[2]
+    assert leader.fence() == (etcd.leader[2], etcd.leader[1])
     assert all(m.fence() is None for m in members[1:])
     assert all(m.leadership.leader == "c0" and m.leadership.generation == etcd.leader[2] for m in members[1:])
 
@@ -201,7 +203,7 @@ def test_quorum_loss_nobody_leads_and_the_leader_resumes_with_its_lease():
         etcd.leases[lease] = clock.now + 2
     etcd.down.clear()
     _run(clock, members, 0.6)
-    assert members[0].acting() and members[0].fence() == generation  # same key, same generation
+    assert members[0].acting() and members[0].fence()[0] == generation  # same key, same generation
 
 
 def test_lost_lease_gets_a_new_one_and_a_follower_takes_over():
@@ -230,3 +232,86 @@ def test_as_dict():
     body = members[1].as_dict()
     assert body["role"] == FOLLOWER and body["leader"] == "c0" and body["leader_info"]["rest"] == "http://c0"
     assert body["etcd"]["reachable"] is True and body["lease_ttl"] == 2
+
+
+def test_same_name_on_two_controllers_never_two_leaders():
+    """Two members configured with one ha_member: the key's lease decides, not the name."""
+    clock = Clock()
+    etcd = FakeEtcd(clock)
+    twins = [Cluster(FakeMember(etcd, "c1", 2), 2, clock=clock) for _ in range(2)]
+    _run(clock, twins, 3.0)  # _run checks: never two acting at once
+    assert sum(m.acting() for m in twins) == 1
+
+
+def test_resign_steps_down_before_revoking():
+    clock, etcd, members = _cluster(n=2)
+    _run(clock, members, 1.0)
+    seen = []
+
+    def stepped_down(change):
+        seen.append((change.role, members[0].acting(), members[0].member.lease_id in etcd.leases))
+
+    members[0].resign(stepped_down)
+    assert seen == [(FOLLOWER, False, True)]  # not acting, and the lease still held, when the step-down ran
+    assert members[0].member.lease_id is None and etcd.leader is None
+
+
+def test_unexpected_answer_costs_a_round_not_the_loop():
+    clock, etcd, members = _cluster(n=1)
+    _run(clock, members, 0.4)
+
+    def broken():
+        raise KeyError("header")
+
+    members[0].member.leader = broken
+    clock.now += 0.2
+    assert members[0].step() is None and members[0].reachable is False and "unexpected" in members[0].problem
+
+
+# --- the core's side: following, taking over -------------------------------------------------------------
+
+def _two_switches(core, now=0.0):
+    from controller.core import PARTS
+
+    for dpid in (1, 2):
+        core.switch_connected(dpid, [1, 2], now)
+        for part in PARTS:
+            core.readback(dpid, part, [], True, now)
+    core.link_added(1, 1, 2, 1, now + 0.1)
+    core.link_added(2, 1, 1, 1, now + 0.1)
+    core.fabric.learn_host("10.0.0.1", "00:00:00:00:00:01", 1, 2)
+    core.fabric.learn_host("10.0.0.2", "00:00:00:00:00:02", 2, 2)
+
+
+def test_follower_plans_but_sends_nothing_then_takes_over_like_a_restart():
+    from controller.core import PARTS, Core
+    from controller.settings import Settings
+
+    core = Core(Settings(intent_store="", restore_timeout=0))
+    core.leading = False  # as a cluster member starts
+    _two_switches(core)
+    assert core.recompute(0.2).sends == []
+    assert core.forward_to() is None  # no cluster object: answered here
+    dpids = core.become_leader(1.0)
+    assert dpids == [1, 2] and set(core.reading) == {1, 2} and core.restoring
+    assert core.recompute(1.0).sends == []  # nothing before the read-backs
+    for dpid in dpids:
+        for part in PARTS:
+            core.readback(dpid, part, [], True, 1.1)
+    batch = core.recompute(1.2)
+    assert len(batch.sends) == 22  # the empty switches get the baseline, as in controller.core's doctest
+    core.confirm(batch, batch.sends, True, 1.3)
+    core.become_follower(2.0)
+    assert not core.leading and core.recompute(2.1).sends == []
+
+
+def test_stale_readback_timer_does_not_clear_a_newer_readback():
+    from controller.core import Core
+    from controller.settings import Settings
+
+    core = Core(Settings(intent_store="", restore_timeout=0))
+    core.switch_connected(1, [1], 0.0)
+    old = core.reading[1]
+    core.resync(1)  # a new read-back of the same switch (a takeover does the same)
+    assert not core.readback_timed_out(1, 5.0, old)
+    assert 1 in core.reading and core.readback_timed_out(1, 5.0, core.reading[1])

@@ -67,7 +67,7 @@ def test_fence_refuses_without_writing(url):
     store.fence = lambda: None
     with pytest.raises(StoreError, match="not the leader"):
         store.apply([_intent(1)], next_id=2)
-    store.fence = lambda: 12345  # a generation that is not the leader key's
+    store.fence = lambda: (12345, 1)  # a generation that is not the leader key's
     with pytest.raises(StoreError, match="no longer the leader"):
         store.apply([_intent(1)], next_id=2)
     assert store.snapshot().intents == []
@@ -81,8 +81,12 @@ def test_election_generation_and_fenced_write(url):
     assert member == "a" and info["rest"] == "http://a"
     assert b.campaign() == ("a", generation, {"member": "a", "rest": "http://a"})
     assert sorted(m["member"] for m in a.members()) == ["a", "b"]
-    store_a.fence = lambda: generation
+    lease_a = a.lease_id
+    store_a.fence = lambda: (generation, lease_a)
     store_a.apply([_intent(1)], next_id=2)
+    store_b.fence = lambda: (generation, b.lease_id)  # the right generation, not the key's lease
+    with pytest.raises(StoreError, match="no longer the leader"):
+        store_b.apply([_intent(9)], next_id=10)
     a.resign()  # the key goes with the lease
     assert b.leader() == (None, 0, {})
     member, newer, _ = b.campaign()
@@ -184,6 +188,9 @@ def test_forwarding_decisions():
     assert forwarding(follower, "POST", "/te/v1/intents", {"x-te-forwarded-by": "c1"}) == ""  # no second hop
     assert forwarding(_Service(""), "POST", "/te/v1/apply", {}) == ""  # no leader: 503
     assert forwarding(_Service(""), "GET", "/te/v1/allocations", {}) is None
+    assert forwarding(follower, "GET", "/te/v1/allocations", {"X-TE-Forwarded-By": "c2"}) is None  # no loop
+    assert forwarding(follower, "POST", "/te/v1/nothing", {}) is None  # a 404 is answered here
+    assert forwarding(follower, "PATCH", "/te/v1/intents", {}) is None  # a 405 too
 
 
 def test_cluster_view_of_a_single_controller(tmp_path):
@@ -196,3 +203,34 @@ def test_cluster_view_of_a_single_controller(tmp_path):
     validate_response("GET", "/te/v1/cluster", 200, reply.body)
     assert core.forward_to() is None and core.leading
     core.close()
+
+
+def test_same_member_name_on_another_lease_is_not_us(url):
+    a, b = Member(EtcdStore(url), "c1", 2), Member(EtcdStore(url), "c1", 2)
+    a.grant(), b.grant()
+    assert a.campaign()[0] == "c1"
+    member, _, _ = b.campaign()
+    assert member != "c1" and member.startswith("c1 (lease ")
+
+
+def test_too_many_operations_is_refused_at_once(tmp_path):
+    from topologies.lab.etcd import EtcdCluster
+
+    with EtcdCluster(tmp_path, members=1, max_txn_ops=8) as small:
+        store = EtcdStore(small.url("/p"))
+        with pytest.raises(StoreError, match="refused the request.*max-txn-ops"):
+            store.apply([_intent(k) for k in range(1, 20)], next_id=20)
+        assert not store.doubtful and store.snapshot().intents == []
+
+
+def test_unknown_outcome_reads_the_store_before_the_next_write(url):
+    store = EtcdStore(url)
+    store.apply([_intent(1)], next_id=2)
+    taken = []
+    store.resync = taken.append
+    store.doubtful = True  # as after a transaction etcd did not answer
+    with pytest.raises(StoreError, match="read again.*retry"):
+        store.apply([_intent(2)], next_id=3)
+    assert [i.id for i in taken[0].intents] == ["1"] and not store.doubtful
+    store.apply([_intent(2)], next_id=3)  # the retry goes through
+    assert [i.id for i in store.load()] == ["1", "2"]
