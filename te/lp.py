@@ -227,51 +227,65 @@ def _bound_arrays(bounds, n):
 
 
 def _highs(c, A_ub, b_ub, A_eq, b_eq, bounds, method, options):
-    """One LP through highspy, answered in ``linprog``'s terms."""
+    """One LP through highspy, answered in ``linprog``'s terms.
+
+    The arrays go to HiGHS as they are (``passModel`` with numpy arrays; a CSR matrix row-wise, so one
+    block of rows needs no conversion), and one ``Highs`` object is reused with its options reset: about
+    half of what a small LP (B4) costs was Python-side model building before.
+    """
     import highspy
     from types import SimpleNamespace
 
     c = np.asarray(c, dtype=float)
     n = len(c)
-    blocks, lower, upper = [], [], []
     n_ub = 0 if A_ub is None else A_ub.shape[0]
-    if n_ub:
-        blocks.append(sp.csr_matrix(A_ub))
-        lower.append(np.full(n_ub, -np.inf))
-        upper.append(np.asarray(b_ub, dtype=float))
     n_eq = 0 if A_eq is None else A_eq.shape[0]
-    if n_eq:
-        blocks.append(sp.csr_matrix(A_eq))
-        lower.append(np.asarray(b_eq, dtype=float))
-        upper.append(np.asarray(b_eq, dtype=float))
-    A = sp.vstack(blocks, format="csc") if blocks else sp.csc_matrix((0, n))
+    if n_ub and not n_eq:
+        A, row_lo, row_hi = A_ub, np.full(n_ub, -np.inf), np.asarray(b_ub, dtype=float)
+    elif n_eq and not n_ub:
+        A, row_lo = A_eq, np.asarray(b_eq, dtype=float)
+        row_hi = row_lo
+    elif n_ub:
+        A = sp.vstack([sp.csr_matrix(A_ub), sp.csr_matrix(A_eq)], format="csr")
+        row_lo = np.concatenate([np.full(n_ub, -np.inf), np.asarray(b_eq, dtype=float)])
+        row_hi = np.concatenate([np.asarray(b_ub, dtype=float), np.asarray(b_eq, dtype=float)])
+    else:
+        A, row_lo, row_hi = sp.csc_matrix((0, n)), np.zeros(0), np.zeros(0)
+    if not sp.issparse(A) or A.format not in ("csr", "csc"):
+        A = sp.csr_matrix(A)
+    fmt = 2 if A.format == "csr" else 1  # HiGHS's MatrixFormat: kRowwise, kColwise
     col_lo, col_hi = _bound_arrays(bounds, n)
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n, A.shape[0]
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = c, col_lo, col_hi
-    lp.row_lower_ = np.concatenate(lower) if lower else np.zeros(0)
-    lp.row_upper_ = np.concatenate(upper) if upper else np.zeros(0)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
-    h = highspy.Highs()
+    h = _HIGHS.get("h")
+    if h is None:
+        h = _HIGHS["h"] = highspy.Highs()
+    else:
+        h.clearModel()
+        h.resetOptions()
     h.setOptionValue("output_flag", False)
     if method == "highs-ipm":
         h.setOptionValue("solver", "ipm")
     for key, value in options.items():
         h.setOptionValue(key, value)
-    h.passModel(lp)
+    n_row = A.shape[0]
+    h.passModel(n, n_row, A.nnz, fmt, 1, 0.0, c, col_lo, col_hi, np.ascontiguousarray(row_lo, dtype=float),
+                np.ascontiguousarray(row_hi, dtype=float), A.indptr.astype(np.int32, copy=False),
+                A.indices.astype(np.int32, copy=False), np.ascontiguousarray(A.data, dtype=float),
+                np.zeros(n, dtype=np.int32))  # all continuous (an empty array is refused)
     h.run()
     status = h.getModelStatus()
     S = highspy.HighsModelStatus
     code = {S.kOptimal: 0, S.kIterationLimit: 1, S.kTimeLimit: 1, S.kInfeasible: 2, S.kUnbounded: 3,
             S.kUnboundedOrInfeasible: 3}.get(status, 4)
     sol = h.getSolution()
-    duals = np.asarray(sol.row_dual, dtype=float) if code == 0 else np.full(lp.num_row_, np.nan)
+    duals = np.asarray(sol.row_dual, dtype=float) if code == 0 else np.full(n_row, np.nan)
     return SimpleNamespace(status=code, message=h.modelStatusToString(status),
                            x=np.asarray(sol.col_value, dtype=float) if code == 0 else None,
                            fun=h.getInfo().objective_function_value if code == 0 else None,
                            ineqlin=SimpleNamespace(marginals=duals[:n_ub]),
                            eqlin=SimpleNamespace(marginals=duals[n_ub:]))
+
+
+_HIGHS: dict = {}  # the Highs object this process reuses
 
 
 def _check(res, what):
@@ -904,7 +918,7 @@ def _fit_class(model: PathModel, members, served, frozen, value):
     """
     cands = model.cands
     rates = model.requests_bps
-    if not members.any():
+    if not members.any() or _node_overloaded(cands, np.where(members, rates, np.where(frozen, value, 0.0))):
         return None, 0
     if served.all() and not (frozen & (rates > 0)).any():  # zero requests hold nothing
         # a single class: the max-throughput LP (demand generation, fast) decides
@@ -942,6 +956,32 @@ def _fit_class(model: PathModel, members, served, frozen, value):
     if np.all(allocated >= rates * (1 - _FIT_RTOL), where=members):
         return x, lps
     return None, lps
+
+
+def _node_overloaded(cands, load_bps) -> bool:
+    """Whether some node must send or receive more than its links carry (then the load cannot fit: no LP
+    needed to say so).
+
+    >>> import networkx as nx
+    >>> from te.engine import candidates_for
+    >>> from te.model import Demand
+    >>> g = nx.DiGraph(); g.add_edge("a", "b", capacity=10.0); g.add_edge("b", "a", capacity=10.0)
+    >>> c = candidates_for(g, [Demand("d", "a", "b", 12.0)], "max-min", k=1)
+    >>> _node_overloaded(c, np.array([12.0])), _node_overloaded(c, np.array([10.0]))
+    (True, False)
+    """
+    nodes = {}
+    for (u, v), cap in zip(cands.arcs, cands.capacity_bps):
+        nodes.setdefault(("out", u), 0.0)
+        nodes[("out", u)] += cap
+        nodes.setdefault(("in", v), 0.0)
+        nodes[("in", v)] += cap
+    need = {}
+    for d, load in zip(cands.demands, load_bps):
+        if load > 0:
+            need[("out", d.src)] = need.get(("out", d.src), 0.0) + load
+            need[("in", d.dst)] = need.get(("in", d.dst), 0.0) + load
+    return any(load > nodes.get(key, 0.0) * (1 + 1e-9) for key, load in need.items())
 
 
 def _level_lp(model: PathModel, served, frozen, value, capped, growing, weights, t_prev, unit_t):
