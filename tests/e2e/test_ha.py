@@ -71,6 +71,19 @@ def _check_logs(setup):
     assert not problems, problems
 
 
+def _leader_with_intents(setup, intents) -> tuple:
+    """Wait for a leader and full reachability, post ``intents`` ((src, dst, rate) each) to the leader and
+    wait until they are installed; returns (leader index, intent ids)."""
+    leader = setup.wait_leader(30)
+    lab.wait_full_reachability(setup.net, deadline_s=60)
+    ids = [setup.api(leader).post_intent(src=src, dst=dst, rate_bps=rate) for src, dst, rate in intents]
+    setup.api(leader).wait_allocations(ids, timeout=30)
+    return leader, ids
+
+
+H1_H12 = ("10.0.0.1", "10.0.0.12", 4e6)
+
+
 def _start_traffic(net, seconds):
     server = lab.start_iperf_server(net.get("h12"), 5201)
     lab.wait_iperf_server(net.get("h12"), 5201)
@@ -83,11 +96,7 @@ def test_leader_failover_kills(artifacts):
     setup = HASetup("failover", B4Topo(bw=10), artifacts, controllers=3, etcd_members=3, ha_lease_ttl=TTL)
     with running_ha(setup):
         net = setup.net
-        leader = setup.wait_leader(30)
-        lab.wait_full_reachability(net, deadline_s=60)
-        ids = [setup.api(leader).post_intent(src="10.0.0.1", dst="10.0.0.12", rate_bps=4e6),
-               setup.api(leader).post_intent(src="10.0.0.3", dst="10.0.0.10", rate_bps=2e6)]
-        setup.api(leader).wait_allocations(ids, timeout=30)
+        leader, ids = _leader_with_intents(setup, [H1_H12, ("10.0.0.3", "10.0.0.10", 2e6)])
         seconds = 150
         server, udp, ping = _start_traffic(net, seconds)
         traffic_end = time.monotonic() + seconds
@@ -169,10 +178,7 @@ def test_leader_cut_off_from_etcd(artifacts):
                     etcd_of=[[0], [1], [2]], ha_lease_ttl=TTL)
     with running_ha(setup):
         net = setup.net
-        old = setup.wait_leader(30)
-        lab.wait_full_reachability(net, deadline_s=60)
-        ids = [setup.api(old).post_intent(src="10.0.0.1", dst="10.0.0.12", rate_bps=4e6)]
-        setup.api(old).wait_allocations(ids, timeout=30)
+        old, ids = _leader_with_intents(setup, [H1_H12])
         old_generation = setup.cluster(old)["generation"]
         ping = _ping(net, "h3", "h10", 25)
         # A connection to s1 that claims MASTER with the old leader's generation, as the old leader did: what a
@@ -233,10 +239,7 @@ def test_etcd_quorum_lost(artifacts):
     setup = HASetup("quorum", B4Topo(bw=10), artifacts, controllers=3, etcd_members=3, ha_lease_ttl=TTL)
     with running_ha(setup):
         net = setup.net
-        leader = setup.wait_leader(30)
-        lab.wait_full_reachability(net, deadline_s=60)
-        ids = [setup.api(leader).post_intent(src="10.0.0.1", dst="10.0.0.12", rate_bps=4e6)]
-        setup.api(leader).wait_allocations(ids, timeout=30)
+        leader, ids = _leader_with_intents(setup, [H1_H12])
         before = lab.switch_tables(setup.bridge_names)
         server, udp, ping = _start_traffic(net, 20)
         time.sleep(1)

@@ -198,6 +198,28 @@ def machine_lock(timeout: float = 900.0):
             time.sleep(0.5)
 
 
+def take_turn(names, topo, artifacts: Path) -> tuple:
+    """Before a lab starts a network of switches ``names``: the machine's lab lock (labs of one machine -
+    tests, benchmarks, the demo - take turns: two networks with the same switch names would tear each other
+    down; held until the lab stops), a check that no bridge or interface of those names exists (not ours:
+    never touched), and ``topo``'s topology file written to ``artifacts``. Returns (lock, topology file)."""
+    lock = machine_lock()
+    try:
+        leftovers = set(names) & bridges()
+        if leftovers:
+            raise RuntimeError(f"bridges {sorted(leftovers)} already exist: another network is running here")
+        stale = stale_interfaces(names)
+        if stale:
+            raise RuntimeError(f"interfaces {stale[:6]}... of another network exist; not ours, not touched")
+        artifacts.mkdir(parents=True, exist_ok=True)
+        topo_file = artifacts / "topology.json"
+        topo.write_topology_file(str(topo_file))
+    except BaseException:
+        lock.close()
+        raise
+    return lock, topo_file
+
+
 class Setup:
     """A running controller plus a Mininet network connected to it."""
 
@@ -216,18 +238,7 @@ class Setup:
         from topologies.net import start_network
 
         names = set(self.topo.switches())
-        # Labs of one machine (tests, benchmarks, the demo) take turns: two networks with the same
-        # switch names would tear each other down. Held until stop().
-        self._lock = machine_lock()
-        leftovers = names & bridges()
-        if leftovers:  # not ours: never touch them
-            raise RuntimeError(f"bridges {sorted(leftovers)} already exist: another network is running here")
-        stale = stale_interfaces(names)
-        if stale:
-            raise RuntimeError(f"interfaces {stale[:6]}... of another network exist; not ours, not touched")
-        self.artifacts.mkdir(parents=True, exist_ok=True)
-        topo_file = self.artifacts / "topology.json"
-        self.topo.write_topology_file(str(topo_file))
+        self._lock, topo_file = take_turn(names, self.topo, self.artifacts)
         self.controller = Controller(self.artifacts, topo_file, **self.controller_options)
         self.controller.start()
         self.bridge_names = names  # from here on these bridges are ours to delete

@@ -15,9 +15,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .control import Controller, machine_lock
+from .control import Controller, take_turn
 from .etcd import EtcdCluster
-from .switches import bridges, stale_interfaces
+from .switches import bridges
 
 
 class HASetup:
@@ -42,16 +42,7 @@ class HASetup:
         from topologies.net import start_network
 
         names = set(self.topo.switches())
-        self._lock = machine_lock()
-        leftovers = names & bridges()
-        if leftovers:
-            raise RuntimeError(f"bridges {sorted(leftovers)} already exist: another network is running here")
-        stale = stale_interfaces(names)
-        if stale:
-            raise RuntimeError(f"interfaces {stale[:6]}... of another network exist; not ours, not touched")
-        self.artifacts.mkdir(parents=True, exist_ok=True)
-        topo_file = self.artifacts / "topology.json"
-        self.topo.write_topology_file(str(topo_file))
+        self._lock, topo_file = take_turn(names, self.topo, self.artifacts)
         self.etcd.start()
         for n in range(self.count):
             options = {"intent_store": self.etcd.url(self.prefix, self.etcd_of[n]), "ha_member": f"c{n}",
