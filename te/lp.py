@@ -178,6 +178,18 @@ _RETRIES = (("highs", {"presolve": False}),
 # to a few thousand paths (B4, AttMpls) but costs up to ten times as many on Cogentco.
 _PRESCALED = {"simplex_scale_strategy": 0}
 _SMALL_LP = 5000  # columns: "small" below this
+_PRESCALED_NO_PRESOLVE = {**_PRESCALED, "presolve": "off"}
+_PRESOLVE_OFF_RANGE = 1e4  # largest / smallest nonzero coefficient of a small LP solved without presolve
+
+
+def _well_scaled(values) -> bool:
+    """Whether the nonzero coefficients span less than ``_PRESOLVE_OFF_RANGE``.
+
+    >>> _well_scaled(np.array([0.5, 1.0, -2.0, 0.0])), _well_scaled(np.array([1e-9, 1.0]))
+    (True, False)
+    """
+    mags = np.abs(values[values != 0])
+    return bool(not len(mags) or mags.max() < _PRESOLVE_OFF_RANGE * mags.min())
 _LPS_SOLVED = 0  # LPs solved by this process (told to te.progress: te-solve shows it)
 
 
@@ -254,6 +266,11 @@ def _highs(c, A_ub, b_ub, A_eq, b_eq, bounds, method, options):
     if not sp.issparse(A) or A.format not in ("csr", "csc"):
         A = sp.csr_matrix(A)
     fmt = 2 if A.format == "csr" else 1  # HiGHS's MatrixFormat: kRowwise, kColwise
+    if options is _PRESCALED and n <= _SMALL_LP and _well_scaled(A.data):
+        # a small LP whose coefficients span less than _PRESOLVE_OFF_RANGE: HiGHS's presolve costs more than it
+        # saves (B4's level LPs: 28 -> 20 ms for the sequence); a badly scaled one (1 bit/s beside 100 Gbit/s)
+        # needs it to come out exact
+        options = _PRESCALED_NO_PRESOLVE
     col_lo, col_hi = _bound_arrays(bounds, n)
     h = _HIGHS.get("h")
     if h is None:
