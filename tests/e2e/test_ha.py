@@ -92,7 +92,31 @@ def _start_traffic(net, seconds):
 
 
 def test_leader_failover_kills(artifacts):
-    """SIGKILL the leader five times under traffic; the last time while intents are posted to a follower."""
+    """SIGKILL the leader five times under traffic; the last time while intents are posted to a follower.
+
+    Once seen in CI, every process on the machine (etcd, the controllers, this test) went silent for 14 s in
+    the middle of a run, and the traffic lost datagrams to it. A run during which a watchdog thread wakes more
+    than 1 s late is such a stall: its figures say nothing about failover, and the series runs once more.
+    """
+    for attempt in (1, 2):
+        with lab.StallWatch() as watch:
+            r = _failover_series(artifacts / f"attempt{attempt}")
+        bad = r["lost"] or r["ping_lost"] or statistics.median(r["failovers"]) >= 3.0
+        if not bad or watch.worst < 1.0 or attempt == 2:
+            break
+        print(f"\nthe machine stalled for {watch.worst:.1f} s during the series: measuring again")
+    median = statistics.median(r["failovers"])
+    lab.record("ha_failover", "new_leader_s_median", median, "s", runs=r["failovers"], udp_lost=r["lost"],
+               udp_sent=r["sent"], pings_lost=r["ping_lost"], pings_sent=r["ping_sent"],
+               unanswered_after_kill=r["unanswered_after_kill"], intents_acked_during=r["acked"],
+               writes_refused_during=r["refused"], attempt=attempt, worst_stall_s=round(watch.worst, 3))
+    assert r["lost"] == 0, f"{r['lost']} of {r['sent']} datagrams lost across {KILLS} failovers"
+    assert r["ping_lost"] == 0, f"{r['ping_lost']} of {r['ping_sent']} pings lost"
+    assert r["acked"], "no intent was acknowledged while the leader was killed"
+    assert median < 3.0, r["failovers"]
+
+
+def _failover_series(artifacts) -> dict:
     setup = HASetup("failover", B4Topo(bw=10), artifacts, controllers=3, etcd_members=3, ha_lease_ttl=TTL)
     with running_ha(setup):
         net = setup.net
@@ -160,15 +184,10 @@ def test_leader_failover_kills(artifacts):
             missing = [(i, name) for i, name in acked if got.get(i) != name]
             assert not missing, f"c{n} lacks acknowledged intents {missing}"
         _check_logs(setup)
-    median = statistics.median(failovers)
-    lab.record("ha_failover", "new_leader_s_median", median, "s", runs=failovers, udp_lost=lost, udp_sent=sent,
-               pings_lost=ping_lost, pings_sent=ping_sent, unanswered_after_kill=[round(u - max(
-                   [k for k in kill_times if k <= u], default=0), 2) for u in unanswered], intents_acked_during=len(acked),
-               writes_refused_during=len(refused))
-    assert lost == 0, f"{lost} of {sent} datagrams lost across {KILLS} failovers"
-    assert ping_lost == 0, f"{ping_lost} of {ping_sent} pings lost"
-    assert acked, "no intent was acknowledged while the leader was killed"
-    assert median < 3.0, failovers
+    return {"failovers": failovers, "lost": lost, "sent": sent, "ping_lost": ping_lost, "ping_sent": ping_sent,
+            "unanswered_after_kill": [round(u - max([k for k in kill_times if k <= u], default=0), 2)
+                                      for u in unanswered],
+            "acked": len(acked), "refused": len(refused)}
 
 
 def test_leader_cut_off_from_etcd(artifacts):

@@ -30,7 +30,7 @@ from .switches import (
     steady_packet_in_rate, switch_tables,
 )
 from . import impostor  # noqa: F401  (lab.impostor.FLOW_MOD etc.)
-from .budget import PKT_HOPS_BUDGET, budget_warning, offered_pkt_hops, ovs_cpu_seconds
+from .budget import PKT_HOPS_BUDGET, StallWatch, budget_warning, offered_pkt_hops, ovs_cpu_seconds
 from .traffic import (
     TCP_PAYLOAD_SHARE, UDP_FRAME, UDP_PAYLOAD, dscp_counts, goodput_of, received_goodput, start_dscp_capture,
     udp_loss,
