@@ -197,22 +197,15 @@ class EtcdStore:
         answer = self.client.post("kv/range", {"key": _b64(self.prefix + "/"), "range_end": _prefix_end(self.prefix + "/")})
         intents, groups, next_id, store_revision = [], [], None, 0
         for kv in sorted(answer.get("kvs", []), key=lambda kv: int(kv["create_revision"])):
-            key = _unb64(kv["key"])[len(self.prefix) + 1:]
-            value = _unb64(kv.get("value", ""))
-            kind, _, name = key.partition("/")
-            try:
-                if kind == "intents":
-                    row = json.loads(value)
-                    intents.append(parse_intent(row["request"], name, int(row["version"])))
-                elif kind == "groups":
-                    row = json.loads(value)
-                    groups.append(parse_group(row["request"], name, int(row["version"])))
-                elif key == "meta/next_id":
-                    next_id = int(value)
-                elif key == "meta/revision":
-                    store_revision = int(kv["mod_revision"])
-            except (ValueError, KeyError, TypeError, IntentError) as exc:
-                raise StoreError(f"{self.path}: stored {key} is unreadable: {exc}") from None
+            key, record = self._record(kv)
+            if key.startswith("intents/"):
+                intents.append(record)
+            elif key.startswith("groups/"):
+                groups.append(record)
+            elif key == "meta/next_id":
+                next_id = record
+            elif key == "meta/revision":
+                store_revision = int(kv["mod_revision"])
         revision = int(answer["header"]["revision"])
         self.last_revision = max(self.last_revision, revision)
         return Snapshot(intents, groups, next_id, revision, store_revision)
@@ -229,28 +222,39 @@ class EtcdStore:
         out = {"saved": [], "deleted": [], "next_id": None, "saved_groups": [], "deleted_groups": []}
         for event in events:
             kv = event.get("kv", {})
-            key = _unb64(kv.get("key", ""))[len(self.prefix) + 1:]
-            kind, _, name = key.partition("/")
             gone = event.get("type") == "DELETE"
-            try:
-                if kind == "intents":
-                    if gone:
-                        out["deleted"].append(name)
-                    else:
-                        row = json.loads(_unb64(kv["value"]))
-                        out["saved"].append(parse_intent(row["request"], name, int(row["version"])))
-                elif kind == "groups":
-                    if gone:
-                        out["deleted_groups"].append(name)
-                    else:
-                        row = json.loads(_unb64(kv["value"]))
-                        out["saved_groups"].append(parse_group(row["request"], name, int(row["version"])))
-                elif key == "meta/next_id" and not gone:
-                    out["next_id"] = int(_unb64(kv["value"]))
-            except (ValueError, KeyError, TypeError, IntentError) as exc:
-                raise StoreError(f"{self.path}: stored {key} is unreadable: {exc}") from None
+            key, record = self._record(kv, parse=not gone)
+            kind, _, name = key.partition("/")
+            if kind in ("intents", "groups"):
+                suffix = "" if kind == "intents" else "_groups"
+                out[("deleted" if gone else "saved") + suffix].append(name if gone else record)
+            elif key == "meta/next_id" and not gone:
+                out["next_id"] = record
             self.last_revision = max(self.last_revision, int(kv.get("mod_revision", 0)))
         return out
+
+    def _record(self, kv, parse: bool = True) -> tuple:
+        """``(key below the prefix, what its value holds)``: an Intent, an IntentGroup, the id counter (an
+        int), or None (another key, or ``parse`` false).
+
+        Raises
+        ------
+        StoreError
+            A stored value that is not a valid intent, group or counter (named).
+        """
+        key = _unb64(kv.get("key", ""))[len(self.prefix) + 1:]
+        kind, _, name = key.partition("/")
+        if not parse or (kind not in ("intents", "groups") and key != "meta/next_id"):
+            return key, None
+        try:
+            value = _unb64(kv["value"])
+            if key == "meta/next_id":
+                return key, int(value)
+            row = json.loads(value)
+            parser = parse_intent if kind == "intents" else parse_group
+            return key, parser(row["request"], name, int(row["version"]))
+        except (ValueError, KeyError, TypeError, IntentError) as exc:
+            raise StoreError(f"{self.path}: stored {key} is unreadable: {exc}") from None
 
     def load(self) -> list:
         return self.snapshot().intents

@@ -234,3 +234,18 @@ def test_unknown_outcome_reads_the_store_before_the_next_write(url):
     assert [i.id for i in taken[0].intents] == ["1"] and not store.doubtful
     store.apply([_intent(2)], next_id=3)  # the retry goes through
     assert [i.id for i in store.load()] == ["1", "2"]
+
+
+def test_unreadable_stored_value_is_named(url):
+    import base64
+
+    store = EtcdStore(url)
+    key = store.key("intents", "7")
+    store.client.post("kv/put", {"key": base64.b64encode(key.encode()).decode(),
+                                 "value": base64.b64encode(b'{"version": 1, "request": {"src": 5}}').decode()})
+    with pytest.raises(StoreError, match="stored intents/7 is unreadable"):
+        store.snapshot()
+    event = {"kv": {"key": base64.b64encode(key.encode()).decode(), "value": base64.b64encode(b"not json").decode()}}
+    with pytest.raises(StoreError, match="stored intents/7 is unreadable"):
+        store.changes([event])
+    assert store.changes([dict(event, type="DELETE")])["deleted"] == ["7"]  # a delete needs no value
