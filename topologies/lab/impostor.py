@@ -21,6 +21,22 @@ def _message(kind: int, xid: int, body: bytes = b"") -> bytes:
     return struct.pack("!BBHI", OFP_VERSION, kind, 8 + len(body), xid) + body
 
 
+def _split(buf: bytes) -> tuple:
+    """The whole OpenFlow messages at the start of ``buf`` as (type, xid, body), and the bytes left over.
+
+    >>> _split(_message(HELLO, 1) + _message(ECHO_REQUEST, 2, b"hi") + b"\\x04")
+    ([(0, 1, b''), (2, 2, b'hi')], b'\\x04')
+    """
+    out = []
+    while len(buf) >= 8:
+        _, kind, length, xid = struct.unpack("!BBHI", buf[:8])
+        if len(buf) < length:
+            break
+        out.append((kind, xid, buf[8:length]))
+        buf = buf[length:]
+    return out, buf
+
+
 class Impostor:
     """Connect to ``host:port`` claiming ``dpid``; runs in a thread until :meth:`close`.
 
@@ -62,12 +78,8 @@ class Impostor:
                 if not data:
                     self.closed_by_peer.set()
                     return
-                buf += data
-                while len(buf) >= 8:
-                    _, kind, length, xid = struct.unpack("!BBHI", buf[:8])
-                    if len(buf) < length:
-                        break
-                    body, buf = buf[8:length], buf[length:]
+                messages, buf = _split(buf + data)
+                for kind, xid, body in messages:
                     self.received[kind] += 1
                     self._reply(kind, xid, body)
         except OSError:
@@ -144,12 +156,8 @@ class LateController:
                 return
             if not data:
                 return
-            buf += data
-            while len(buf) >= 8:
-                _, kind, length, xid = struct.unpack("!BBHI", buf[:8])
-                if len(buf) < length:
-                    break
-                body, buf = buf[8:length], buf[length:]
+            messages, buf = _split(buf + data)
+            for kind, xid, body in messages:
                 if kind == ECHO_REQUEST:
                     self._sock.sendall(_message(ECHO_REPLY, xid, body))
                 elif kind == ROLE_REPLY:
