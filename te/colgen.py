@@ -109,7 +109,13 @@ class _Pool:
         self.dst = np.array([ids[d.dst] for d in demands], dtype=np.int64)
         self.chunks = []  # (node ids, node counts, owners) of the paths added together
         self.count = np.zeros(len(demands), dtype=np.int64)  # paths per demand
-        self.seen = set()  # (demand, node ids as bytes) of every path
+        # two 64-bit hashes of (demand, node ids) of every path, sorted: a path found again is not added twice
+        self.seen = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint64))
+        rng = np.random.default_rng(0xC01)
+        n = len(index.nodes)
+        self._node_key = rng.integers(1, 2 ** 63, size=(2, n), dtype=np.uint64)
+        self._demand_key = rng.integers(1, 2 ** 63, size=(2, len(demands)), dtype=np.uint64)
+        self._step_key = rng.integers(1, 2 ** 63, size=(2, n + 1), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
         # arcs are sorted by (tail name, head name), i.e. by (tail id, head id): CSR order
         n = len(index.nodes)
         self.indptr = np.zeros(n + 1, dtype=np.int32)
@@ -120,31 +126,36 @@ class _Pool:
         n = len(self.index.nodes)
         return sp.csr_matrix((weight, self.indices, self.indptr), shape=(n, n))
 
-    def _shortest(self, weight, which):
+    def _shortest(self, weight, which, walk=None):
         """Distance and shortest path of demands ``which`` under arc ``weight``.
 
         Returns (distance per demand, node ids of the paths end to end, node count per path); an
-        unreachable destination has distance inf and a path of 0 nodes. All paths are walked back
-        from their destinations together, one predecessor step per round.
+        unreachable destination has distance inf and a path of 0 nodes. ``walk(dist)``, if given,
+        says which of them need their path (a mask; the others get none): pricing walks back only
+        the improving ones. All paths are walked back from their destinations together, one
+        predecessor step per round.
         """
         sources, row = np.unique(self.src[which], return_inverse=True)
         dist, pred = dijkstra(self._matrix(weight), indices=sources, return_predecessors=True)
         dst = self.dst[which]
         dist = dist[row, dst]
-        reach = np.isfinite(dist)
-        steps = [np.where(reach, dst, -1)]
-        cur = steps[0].copy()
-        live = reach & (cur != self.src[which])
+        want = np.isfinite(dist) if walk is None else walk(dist) & np.isfinite(dist)
+        row, dst, src = row[want], dst[want], self.src[which][want]
+        steps = [dst]
+        cur = dst.copy()
+        live = cur != src
         while live.any():
             cur[live] = pred[row[live], cur[live]]
             steps.append(np.where(live, cur, -1))
-            live &= cur != self.src[which]
-        walk = np.stack(steps, axis=1)  # row per demand: destination, ..., source, then -1
-        lengths = (walk >= 0).sum(axis=1)
+            live &= cur != src
+        walked = np.stack(steps, axis=1)  # row per path: destination, ..., source, then -1
+        lengths = np.zeros(len(which), dtype=np.int64)
+        lengths[want] = (walked >= 0).sum(axis=1)
+        mine = lengths[want]
         # each path from its source: reverse the valid prefix of its row
-        owner = np.repeat(np.arange(len(which)), lengths)
-        offset = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        nodes = walk[owner, np.repeat(lengths, lengths) - 1 - offset]
+        owner = np.repeat(np.arange(len(mine)), mine)
+        offset = np.arange(int(mine.sum())) - np.repeat(np.cumsum(mine) - mine, mine)
+        nodes = walked[owner, np.repeat(mine, mine) - 1 - offset]
         return dist, nodes, lengths
 
     def start(self):
@@ -158,15 +169,29 @@ class _Pool:
 
     def _add(self, owners, nodes, lengths) -> int:
         """Add the paths (flat node ids) of demands ``owners`` that are new; returns how many were."""
-        ptr = np.concatenate([[0], np.cumsum(lengths)])
-        keep = np.zeros(len(owners), dtype=bool)
         raw = nodes.astype(np.int32)
-        for j, i in enumerate(owners.tolist()):
-            key = (i, raw[ptr[j]:ptr[j + 1]].tobytes())
-            if key not in self.seen:
-                self.seen.add(key)
-                keep[j] = True
+        if not len(owners):
+            return 0
+        # a path's keys: sum over its nodes of (node's value times its position's odd multiplier), plus its
+        # demand's value, mod 2**64, twice with independent values; two different paths share both with
+        # probability about 2**-128
+        lengths = np.asarray(lengths, dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        position = np.arange(len(raw)) - np.repeat(starts, lengths)
+        keys = [np.add.reduceat(self._node_key[h][raw] * self._step_key[h][position], starts) +
+                self._demand_key[h][owners] for h in range(2)]
+        order = np.lexsort((keys[1], keys[0]))
+        k0, k1 = keys[0][order], keys[1][order]
+        first = np.r_[True, (k0[1:] != k0[:-1]) | (k1[1:] != k1[:-1])]  # the same path twice in this batch
+        s0, s1 = self.seen
+        at = np.minimum(np.searchsorted(s0, k0), max(len(s0) - 1, 0))
+        known = (s0[at] == k0) & (s1[at] == k1) if len(s0) else np.zeros(len(k0), dtype=bool)
+        keep = np.zeros(len(owners), dtype=bool)
+        keep[order[first & ~known]] = True
         if keep.any():
+            m0, m1 = np.concatenate([s0, keys[0][keep]]), np.concatenate([s1, keys[1][keep]])
+            merged = np.lexsort((m1, m0))
+            self.seen = (m0[merged], m1[merged])
             mask = np.repeat(keep, lengths)
             self.chunks.append((raw[mask], lengths[keep], owners[keep]))
             np.add.at(self.count, owners[keep], 1)
@@ -183,16 +208,16 @@ class _Pool:
         # a tiny cost per hop keeps the weights positive and prefers short paths among equals; it makes
         # a path's distance at most n * delta (1e-12 of the largest threshold) above its price
         delta = 1e-12 * float(threshold[which].max()) / max(len(self.index.nodes), 1)
-        dist, nodes, lengths = self._shortest(arc_price + delta, which)
-        better = dist < threshold[which] * (1 - rtol)
-        if max_paths is not None:
-            full = better & (self.count[which] >= max_paths)
-            better &= ~full
+        limit = threshold[which] * (1 - rtol)
+        room = np.ones(len(which), dtype=bool) if max_paths is None else self.count[which] < max_paths
+        dist, nodes, lengths = self._shortest(arc_price + delta, which, walk=lambda dist: (dist < limit) & room)
+        better = dist < limit
+        left_out = int((better & ~room).sum()) if max_paths is not None else 0
+        better &= room
         if not better.any():
-            return 0, int(full.sum()) if max_paths is not None else 0
-        nodes = nodes[np.repeat(better, lengths)]
+            return 0, left_out
         added = self._add(which[better], nodes, lengths[better])
-        return added, int(full.sum()) if max_paths is not None else 0
+        return added, left_out
 
     def candidates(self) -> Candidates:
         nodes = np.concatenate([c[0] for c in self.chunks]) if self.chunks else np.zeros(0, dtype=np.int32)
@@ -281,8 +306,10 @@ class GeneratedModel:
 
     def _converge(self, pool, objective, stats):
         """Solve ``objective`` on the pool's paths, price every LP solved, add paths; until none is added."""
+        warm = {}  # where each round's fix-and-merge ended (te.lp): the next one starts there
         while True:
             model = build_model(pool.candidates(), objective)
+            model.warm = warm
             with recording_prices() as records:
                 solution = model.solve()
             stats["lps_total"] += solution.stats.get("lps", 0)

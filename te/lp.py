@@ -178,6 +178,9 @@ _RETRIES = (("highs", {"presolve": False}),
 # to a few thousand paths (B4, AttMpls) but costs up to ten times as many on Cogentco.
 _PRESCALED = {"simplex_scale_strategy": 0}
 _SMALL_LP = 5000  # columns: "small" below this
+# The merged max-throughput LPs (te.lp._solve_fix_and_merge) go to the primal simplex: on Cogentco's seven
+# (6,000-7,000 columns) 0.35 s against 0.77 s for HiGHS's default dual simplex (and 0.75 s for its IPM).
+_PRIMAL = {"simplex_strategy": 4}
 _PRESCALED_NO_PRESOLVE = {**_PRESCALED, "presolve": "off"}
 _PRESOLVE_OFF_RANGE = 1e4  # largest / smallest nonzero coefficient of a small LP solved without presolve
 
@@ -193,10 +196,11 @@ def _well_scaled(values) -> bool:
 _LPS_SOLVED = 0  # LPs solved by this process (told to te.progress: te-solve shows it)
 
 
-def _linprog(c, A_ub=None, b_ub=None, A_eq=None, b_eq=None, bounds=None, prescaled=None):
+def _linprog(c, A_ub=None, b_ub=None, A_eq=None, b_eq=None, bounds=None, prescaled=None, options=None):
     """An LP in ``scipy.optimize.linprog``'s form solved by HiGHS, retried as ``_RETRIES`` says.
 
-    ``prescaled``: None, "small" or "always" (see ``_PRESCALED``). Solved through ``highspy`` (one
+    ``prescaled``: None, "small" or "always" (see ``_PRESCALED``); ``options``: HiGHS options of the
+    first attempt (when not prescaled), e.g. ``_PRIMAL``. Solved through ``highspy`` (one
     HiGHS model, no conversion layer) unless ``_BACKEND`` is "scipy"; the result has ``linprog``'s
     fields (status, x, fun, marginals). (Starting each max-min level LP from the previous one's
     basis was measured too: no faster on Geant2012 and up to 1.7x slower on Uninett2011.)
@@ -205,7 +209,7 @@ def _linprog(c, A_ub=None, b_ub=None, A_eq=None, b_eq=None, bounds=None, prescal
     _LPS_SOLVED += 1
     report("LPs", _LPS_SOLVED)
     off = prescaled == "always" or (prescaled == "small" and len(c) <= _SMALL_LP)
-    first = (("highs", _PRESCALED),) if off else ()
+    first = (("highs", _PRESCALED),) if off else (("highs", options),) if options else ()
     for method, options in (*first, ("highs", {}), *_RETRIES):
         if _BACKEND == "highspy":
             res = _highs(c, A_ub, b_ub, A_eq, b_eq, bounds, method, options)
@@ -320,18 +324,20 @@ class PathModel:
     objective: str
     cands: Candidates
     scale: float
-    arc_path: sp.csr_matrix
     demand_path: sp.csr_matrix
     rates: np.ndarray  # scaled requests
     capacity: np.ndarray  # scaled capacities
     c: np.ndarray | None = None
-    A_ub: sp.csr_matrix | None = None
-    b_ub: np.ndarray | None = None
-    A_eq: sp.csr_matrix | None = None
-    b_eq: np.ndarray | None = None
     row_scale: np.ndarray | None = None  # min-mlu: the factor each arc row is multiplied by
     # max-min: called after each LP (te.colgen); returns a model over more paths to solve that LP again, or None
     extend: object = None
+    # max-throughput, min-mlu: where the last solve of the same demands ended (te.colgen keeps it between rounds)
+    warm: dict | None = None
+
+    @cached_property
+    def arc_path(self) -> sp.csr_matrix:
+        """``arcs x paths`` incidence, CSR (the level LPs of max-min are built from it)."""
+        return self.cands.path_arc.T.tocsr()
 
     @cached_property
     def requests_bps(self) -> np.ndarray:
@@ -421,7 +427,7 @@ class PathModel:
     @property
     def size(self) -> dict:
         """Variables and constraints of one LP of this model."""
-        rows = sum(0 if a is None else a.shape[0] for a in (self.A_ub, self.A_eq))
+        rows = len(self.cands.arcs) + len(self.cands.demands)  # the full LP; solve() may need fewer rows
         extra = {"max-throughput": 0, "min-mlu": 1, "max-min": 1}[self.objective]
         return {"variables": len(self.cands.paths) + extra, "constraints": rows}
 
@@ -439,18 +445,11 @@ class PathModel:
         elif self.objective == "max-min":
             rates, lps, cands = _solve_max_min(self)
         elif self.objective == "max-throughput":
-            x, lps = _solve_max_throughput(self)
+            x, lps, _ = _solve_fix_and_merge(self, self.warm)
             rates = fill(cands, repair(cands, x * self.scale))
         else:
-            res = _linprog(self.c, self.A_ub, self.b_ub, self.A_eq, self.b_eq, (0, None))
-            _check(res, self.objective)
-            prices = _PRICES.get()
-            if prices is not None:  # arc rows are scaled by self.row_scale; a path improves iff sum(prices) < its demand's dual
-                dual = np.maximum(-res.ineqlin.marginals, 0.0) * self.row_scale
-                prices.append((dual, np.where(self.rates > 0, res.eqlin.marginals, 0.0)))
-            lps = 1
-            rates = repair(cands, res.x[:-1] * self.scale, full=True)
-            value = res.x[-1]
+            x, lps, value = _solve_fix_and_merge(self, self.warm)
+            rates = repair(cands, x * self.scale, full=True)
         if self.objective != "min-mlu":
             value = float(rates.sum())
         return solution_from_rates(cands, self.objective, "optimal", rates, value, {"lps": lps, **self.size})
@@ -491,34 +490,20 @@ def build_model(cands: Candidates, objective: str) -> PathModel:
         raise InvalidInput(f"unknown LP objective {objective!r} (expected one of {', '.join(LP_OBJECTIVES)})")
     rates_bps = np.array([d.rate_bps for d in cands.demands], dtype=float)
     scale = float(cands.capacity_bps.max()) if len(cands.arcs) else 1.0
-    model = PathModel(objective, cands, scale, cands.path_arc.T.tocsr(), _demand_path(cands),
-                      rates_bps / scale, cands.capacity_bps / scale)
-    n_paths = len(cands.paths)
+    model = PathModel(objective, cands, scale, _demand_path(cands), rates_bps / scale, cands.capacity_bps / scale)
     if objective == "max-throughput":
         model.c = _throughput_cost(cands)
-        model.A_ub = sp.vstack([model.arc_path, model.demand_path], format="csr")
-        model.b_ub = np.concatenate([model.capacity, model.rates])
     elif objective == "min-mlu":
-        # variables: path rates over the largest capacity, then the MLU; rows: each arc's load
-        # minus its capacity times the MLU <= 0, each demand's rates sum to its request. The row
-        # of an arc under 1e-3 of the largest is scaled up to that (its MLU coefficient would
-        # otherwise fall below HiGHS's 1e-9 and be dropped); repair() then rescales every demand
-        # to exactly its request, however small. The 0/1 demand rows keep the LP as fast as it
-        # was (per-demand columns made it 10x slower, every row scaled 10% slower).
-        model.c = np.zeros(n_paths + 1)
+        # variables: path rates over the largest capacity, then the MLU; rows: each arc's load minus
+        # its capacity times the MLU <= 0, each demand's rates sum to its request (only the rows and
+        # demands _solve_fix_and_merge needs). The row of an arc under 1e-3 of the largest is scaled up
+        # to that (its MLU coefficient would otherwise fall below HiGHS's 1e-9 and be dropped);
+        # repair() then rescales every demand to exactly its request, however small. The 0/1 demand
+        # rows keep the LP fast (per-demand columns made it 10x slower, every row scaled 10% slower).
+        model.c = np.zeros(len(cands.paths) + 1)
         model.c[-1] = 1.0
-        row = np.maximum(1.0, 1e-3 * scale / cands.capacity_bps)
-        model.row_scale = row
-        arc_rows = sp.diags(row) @ model.arc_path
-        model.A_ub = sp.hstack([arc_rows, sp.csr_matrix(-(row * cands.capacity_bps / scale)[:, None])], format="csr")
-        model.b_ub = np.zeros(len(cands.arcs))
-        model.A_eq = sp.hstack([model.demand_path, sp.csr_matrix((len(cands.demands), 1))], format="csr")
-        model.b_eq = model.rates
-    else:
-        # the rows every LP of the sequence has (arcs, demands; reported by ``size``): each LP
-        # scales them by its own units when it is solved (see _level_lp)
-        model.A_ub = sp.vstack([model.arc_path, model.demand_path], format="csr")
-        model.A_eq = None
+        model.row_scale = np.maximum(1.0, 1e-3 * scale / cands.capacity_bps)
+    # max-min: every LP of the sequence is built when it is solved (see _level_lp)
     return model
 
 
@@ -684,36 +669,60 @@ def _cheapest_path(cands: Candidates, cost) -> np.ndarray:
     return order[cands.path_ptr[:-1]]
 
 
-def _solve_max_throughput(model: PathModel):
-    """Max-throughput by demand generation and aggregation; returns (scaled path rates, LPs solved).
+def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
+    """Max-throughput or min-MLU by demand generation and aggregation.
 
-    The full LP has a row per demand, and on large instances most demands never meet a
-    full link. So:
+    Returns (scaled path rates, LPs solved, MLU or None).
 
-    1. Route every demand in full on its cheapest path. Demands crossing an overloaded link
-       become *free*; the others stay *fixed* and their load is taken off the capacities.
-    2. Only a set ``R`` of links (at first, the overloaded ones) gets a capacity row. Free
-       demands whose paths have the same costs and cross the same links of ``R`` are
-       interchangeable in that LP: they are merged into one commodity (their requests
-       added) and the solution is split back in proportion to requests. If a link outside
-       ``R`` ends up overloaded it joins ``R`` and the LP is solved again.
+    The full LP has a row per demand, and on large instances most demands never meet a link
+    that matters. So:
+
+    1. Route every demand in full on its cheapest path. Only a set ``R`` of links gets a
+       capacity row: at first, for max-throughput, the overloaded links; for min-MLU, the links
+       whose utilisation reaches a lower bound of the optimal MLU (the busiest node's share of
+       its links). Demands crossing a link of ``R`` become *free*; the others stay *fixed* and
+       their load is taken off the capacities.
+    2. Free demands whose paths have the same costs and cross the same links of ``R`` are
+       interchangeable in that LP: they are merged into one commodity (their requests added)
+       and the solution is split back in proportion to requests. If a link outside ``R`` ends
+       up overloaded (above the MLU) it joins ``R`` and the LP is solved again.
     3. The link duals ``mu`` price the fixed demands: a fixed demand is optimal iff its path
-       has the least reduced cost ``c_p + mu(p)`` among its candidates and that cost is
-       <= 0 (then ``lambda_i >= 0`` completes a dual solution). Violators are freed and the
-       LP re-solved; when none is left, the rates and ``(mu, lambda)`` satisfy the
-       optimality conditions of the full LP.
+       has the least reduced cost ``c_p + mu(p)`` among its candidates (and, for
+       max-throughput, that cost is <= 0, so that ``lambda_i >= 0`` completes a dual
+       solution). Violators are freed and the LP re-solved; when none is left, the rates and
+       ``(mu, lambda)`` satisfy the optimality conditions of the full LP.
+
+    ``warm`` (a dict, kept by the caller between calls on growing path sets of the same
+    demands and arcs, as column generation does) starts ``R`` and the free demands where the
+    last call ended: both only grow, so the first LP is usually the last.
     """
-    cands, cost = model.cands, model.c
+    mlu = model.objective == "min-mlu"
+    cands = model.cands
     n_arcs, n_paths = len(cands.arcs), len(cands.paths)
     counts = np.diff(cands.path_ptr)
     rates = model.rates
+    cost = model.c[:n_paths]
     path_arc = cands.path_arc
     fixed_path = _cheapest_path(cands, cost)
     load = path_arc[fixed_path].T @ rates
-    rows = load > model.capacity * (1 + 1e-12)  # R: links with a capacity row
-    free = (path_arc[fixed_path] @ rows.astype(float) > 0) & (rates > 0)
+    if mlu:
+        # rows: every link whose utilisation reaches a lower bound of the optimum, and the busiest
+        with np.errstate(divide="ignore", invalid="ignore"):
+            util = np.where(model.capacity > 0, load / model.capacity, np.inf)
+        floor = _node_utilisation(cands, model.requests_bps)
+        rows = _most_loaded(util, floor)
+        row_s = model.row_scale
+    else:
+        rows = load > model.capacity * (1 + 1e-12)
+    free = rates > 0
+    if warm is not None and len(warm.get("rows", ())) == n_arcs and len(warm.get("free", ())) == len(rates):
+        rows |= warm["rows"]
+        free &= (path_arc[fixed_path] @ rows.astype(float) > 0) | warm["free"]
+    else:
+        free &= path_arc[fixed_path] @ rows.astype(float) > 0
     x = np.zeros(n_paths)
     lps = 0
+    value = None
     while True:
         fixed = ~free
         x[:] = 0.0
@@ -721,6 +730,9 @@ def _solve_max_throughput(model: PathModel):
         fixed_load = path_arc.T @ x
         free_ids = np.flatnonzero(free)
         mu = np.zeros(n_arcs)
+        if mlu:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = float(np.max(np.where(model.capacity > 0, fixed_load / model.capacity, 0.0), initial=0.0))
         while len(free_ids):
             cols, groups, group_ptr, members = _merge_free(cands, cost, free_ids, counts, rows)
             lead_cols = cols[groups]  # paths of each group's first member
@@ -728,38 +740,81 @@ def _solve_max_throughput(model: PathModel):
             group_rate = np.zeros(len(group_ptr) - 1)
             np.add.at(group_rate, members, rates[free_ids])
             arc_ids = np.flatnonzero(rows)
-            row_cap = model.capacity[arc_ids]  # each arc row is divided by its capacity (see the module notes)
-            A_arc = sp.diags(1.0 / row_cap) @ path_arc[lead_cols][:, arc_ids].T.tocsr()
+            row_cap = model.capacity[arc_ids]
             demand_rows = sp.csr_matrix((np.ones(n_sub), np.arange(n_sub), group_ptr), shape=(len(group_rate), n_sub))
-            A = sp.vstack([A_arc, demand_rows], format="csr")
-            b = np.concatenate([np.maximum(row_cap - fixed_load[arc_ids], 0.0) / row_cap, group_rate])
-            res = _linprog(cost[lead_cols], A, b, bounds=(0, None))
-            lps += 1
-            _check(res, "max-throughput")
+            if mlu:
+                # load - MLU * capacity <= -fixed load, each row times row_scale (see build_model)
+                scale_r = row_s[arc_ids]
+                A_arc = sp.hstack([sp.diags(scale_r) @ path_arc[lead_cols][:, arc_ids].T.tocsr(),
+                                   sp.csr_matrix(-(scale_r * row_cap)[:, None])], format="csr")
+                A_dem = sp.hstack([demand_rows, sp.csr_matrix((len(group_rate), 1))], format="csr")
+                c = np.zeros(n_sub + 1)
+                c[-1] = 1.0
+                res = _linprog(c, A_arc, -scale_r * fixed_load[arc_ids], A_dem, group_rate, bounds=(0, None))
+                lps += 1
+                _check(res, "min-mlu")
+                sub_x = res.x[:-1]
+                value = float(res.x[-1])
+                price = np.maximum(-res.ineqlin.marginals, 0.0) * scale_r
+            else:
+                # each arc row is divided by its capacity (see the module notes)
+                A_arc = sp.diags(1.0 / row_cap) @ path_arc[lead_cols][:, arc_ids].T.tocsr()
+                A = sp.vstack([A_arc, demand_rows], format="csr")
+                b = np.concatenate([np.maximum(row_cap - fixed_load[arc_ids], 0.0) / row_cap, group_rate])
+                res = _linprog(cost[lead_cols], A, b, bounds=(0, None), options=_PRIMAL)
+                lps += 1
+                _check(res, "max-throughput")
+                sub_x = res.x
+                price = -res.ineqlin.marginals[:len(arc_ids)] / row_cap
+            member_rate = group_rate[np.repeat(np.arange(len(group_rate)), np.diff(group_ptr))]
             with np.errstate(divide="ignore", invalid="ignore"):
-                share = np.where(group_rate[np.repeat(np.arange(len(group_rate)), np.diff(group_ptr))] > 0,
-                                 res.x / group_rate[np.repeat(np.arange(len(group_rate)), np.diff(group_ptr))], 0.0)
+                share = np.where(member_rate > 0, sub_x / member_rate, 0.0)
             # each free demand takes its group's split, scaled by its own request
             slot = np.arange(len(cols)) - np.repeat(np.cumsum(np.r_[0, counts[free_ids]])[:-1], counts[free_ids])
             x[cols] = share[group_ptr[members][np.repeat(np.arange(len(free_ids)), counts[free_ids])] + slot] * \
                 np.repeat(rates[free_ids], counts[free_ids])
             mu = np.zeros(n_arcs)
-            mu[arc_ids] = -res.ineqlin.marginals[:len(arc_ids)] / row_cap
-            overloaded = (path_arc.T @ x > model.capacity * (1 + 1e-9)) & ~rows
+            mu[arc_ids] = price
+            load = path_arc.T @ x
+            overloaded = (load > model.capacity * (value if mlu else 1.0) * (1 + 1e-9)) & ~rows
             if not overloaded.any():
                 break
+            if mlu:  # the links well above the MLU (that of an LP over too few links can be far too low)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    overloaded &= _most_loaded(np.where(model.capacity > 0, load / model.capacity, np.inf), value)
             rows |= overloaded
         reduced = cost + path_arc @ mu
         best = np.minimum.reduceat(reduced, cands.path_ptr[:-1]) if n_paths else reduced
         mine = reduced[fixed_path]
-        bad = fixed & (rates > 0) & ((mine > best + 1e-9) | (mine > 1e-9))
+        if mlu:  # mu sums to 1 over the row links' capacities; no rate can be dropped
+            bad = fixed & (rates > 0) & (mine > best + 1e-9 * max(float(mu.max(initial=0.0)), 1e-300))
+        else:
+            bad = fixed & (rates > 0) & ((mine > best + 1e-9) | (mine > 1e-9))
         if not bad.any():
+            if warm is not None:
+                warm.update(rows=rows, free=free)
             prices = _PRICES.get()
-            if prices is not None:  # a path improves iff its c_p + mu(p) is below min(0, best)
-                hop = _HOP_PENALTY / max(cands.path_hops.max(initial=1.0), 1.0)
-                prices.append((mu + hop, np.where(rates > 0, 1.0 + np.minimum(best, 0.0), 0.0)))
-            return x, max(lps, 1)
+            if prices is not None:
+                if mlu:  # a path improves iff mu(p) is below its demand's cheapest current path
+                    prices.append((mu, np.where(rates > 0, best, 0.0)))
+                else:  # a path improves iff its c_p + mu(p) is below min(0, best)
+                    hop = _HOP_PENALTY / max(cands.path_hops.max(initial=1.0), 1.0)
+                    prices.append((mu + hop, np.where(rates > 0, 1.0 + np.minimum(best, 0.0), 0.0)))
+            return x, max(lps, 1), value
         free |= bad
+
+
+def _most_loaded(util, floor):
+    """The links whose utilisation is at least halfway from ``floor`` up to the largest.
+
+    Min-MLU's fix-and-merge gives these a row first: a row for every link above a low MLU
+    would free almost every demand and make the LP as large as the full one.
+
+    >>> _most_loaded(np.array([0.2, 0.9, 1.0, 0.5]), 0.4).tolist()
+    [False, True, True, False]
+    """
+    top = float(util.max(initial=0.0))
+    return util >= (floor + max(top - floor, 0.0) / 2) * (1 - 1e-12)
 
 
 def _merge_free(cands, cost, free_ids, counts, rows):
@@ -773,32 +828,36 @@ def _merge_free(cands, cost, free_ids, counts, rows):
     sub_counts = counts[free_ids]
     sub_ptr = np.r_[0, np.cumsum(sub_counts)]
     cols = np.repeat(cands.path_ptr[free_ids] - sub_ptr[:-1], sub_counts) + np.arange(sub_ptr[-1])
-    # Signature of the row links each path crosses. Ranking the 0/1 rows of a dense
-    # paths x row-links array would take gigabytes on large instances; the same ranking comes
-    # from each path's sorted crossed-link positions j, padded with 0 and stored as n - j
-    # (a 1 in an earlier column, or one more crossed link, makes a row larger).
-    row_ids = np.flatnonzero(rows)
-    crossing = cands.path_arc[cols][:, row_ids].tocsr()
-    crossing.sort_indices()
-    per_path = np.diff(crossing.indptr)
-    wide = max(int(per_path.max(initial=0)), 1)
-    padded = np.zeros((len(cols), wide), dtype=np.int32 if len(row_ids) < 2 ** 31 else np.int64)
-    if crossing.nnz:
-        at = np.arange(crossing.nnz) - np.repeat(crossing.indptr[:-1], per_path)
-        padded[np.repeat(np.arange(len(cols)), per_path), at] = len(row_ids) - crossing.indices
-    del crossing
-    _, signature = np.unique(padded, axis=0, return_inverse=True)
-    del padded
+    # Two demands merge when their paths, slot by slot, cross the same row links at the same cost.
+    # Sorting those signatures (np.unique over rows) was half the time of a Cogentco round; they are
+    # hashed instead: a path's signature is the sum (mod 2**64) of a random 64-bit value per row link
+    # crossed, and a demand's key a sum over its slots of (signature + cost id) times a random odd
+    # multiplier per slot, twice with independent values. Two different demands share both 64-bit
+    # keys with probability about 2**-128 per pair.
+    rng = np.random.default_rng(0x7E5EED)
     _, cost_id = np.unique(np.round(cost[cols], 12), return_inverse=True)
-    width = int(sub_counts.max())
-    key = np.full((len(free_ids), 2 * width + 1), -1, dtype=np.int64)
-    key[:, 0] = sub_counts
+    pa = cands.path_arc[cols]
+    nonempty = np.diff(pa.indptr) > 0
     slot = np.arange(len(cols)) - np.repeat(sub_ptr[:-1], sub_counts)
-    owner = np.repeat(np.arange(len(free_ids)), sub_counts)
-    key[owner, 1 + 2 * slot] = signature.ravel()
-    key[owner, 2 + 2 * slot] = cost_id.ravel()
-    _, first, members = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    members = members.ravel()
+    width = int(sub_counts.max())
+    keys = []
+    for _ in range(2):
+        per_link = np.where(rows, rng.integers(1, 2 ** 63, size=len(rows), dtype=np.uint64) * np.uint64(2) + np.uint64(1),
+                            np.uint64(0))
+        per_cost = rng.integers(1, 2 ** 63, size=int(cost_id.max(initial=0)) + 1, dtype=np.uint64)
+        per_slot = rng.integers(1, 2 ** 63, size=width, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        signature = np.zeros(len(cols), dtype=np.uint64)
+        if pa.nnz:
+            signature[nonempty] = np.add.reduceat(per_link[pa.indices], pa.indptr[:-1][nonempty])
+        mixed = (signature + per_cost[cost_id.ravel()]) * per_slot[slot]
+        key = np.add.reduceat(mixed, sub_ptr[:-1]) if len(cols) else np.zeros(len(free_ids), dtype=np.uint64)
+        keys.append(key + sub_counts.astype(np.uint64) * per_slot[0])
+    del pa
+    order = np.lexsort((keys[1], keys[0]))  # stable: each group's first demand comes first
+    new = np.r_[True, (keys[0][order][1:] != keys[0][order][:-1]) | (keys[1][order][1:] != keys[1][order][:-1])]
+    first = order[new]
+    members = np.empty(len(free_ids), dtype=np.int64)
+    members[order] = np.cumsum(new) - 1
     lead = first  # the first free demand of each group
     lead_counts = sub_counts[lead]
     groups = _ranges(sub_ptr[lead], lead_counts)
@@ -939,8 +998,8 @@ def _fit_class(model: PathModel, members, served, frozen, value):
         return None, 0
     if served.all() and not (frozen & (rates > 0)).any():  # zero requests hold nothing
         # a single class: the max-throughput LP (demand generation, fast) decides
-        x, lps = _solve_max_throughput(PathModel("max-throughput", cands, model.scale, model.arc_path,
-                                                 model.demand_path, model.rates, model.capacity,
+        x, lps, _ = _solve_fix_and_merge(PathModel("max-throughput", cands, model.scale, model.demand_path,
+                                                 model.rates, model.capacity,
                                                  c=_throughput_cost(cands)))
         target = rates
         x = fill(cands, repair(cands, x * model.scale))
@@ -987,18 +1046,39 @@ def _node_overloaded(cands, load_bps) -> bool:
     >>> _node_overloaded(c, np.array([12.0])), _node_overloaded(c, np.array([10.0]))
     (True, False)
     """
-    nodes = {}
-    for (u, v), cap in zip(cands.arcs, cands.capacity_bps):
-        nodes.setdefault(("out", u), 0.0)
-        nodes[("out", u)] += cap
-        nodes.setdefault(("in", v), 0.0)
-        nodes[("in", v)] += cap
-    need = {}
-    for d, load in zip(cands.demands, load_bps):
-        if load > 0:
-            need[("out", d.src)] = need.get(("out", d.src), 0.0) + load
-            need[("in", d.dst)] = need.get(("in", d.dst), 0.0) + load
-    return any(load > nodes.get(key, 0.0) * (1 + 1e-9) for key, load in need.items())
+    return _node_utilisation(cands, load_bps) > 1 + 1e-9
+
+
+def _node_utilisation(cands, load_bps) -> float:
+    """The largest share of its links' capacity that some node must send or receive: a lower bound of the MLU.
+
+    >>> import networkx as nx
+    >>> from te.engine import candidates_for
+    >>> from te.model import Demand
+    >>> g = nx.DiGraph(); g.add_edge("a", "b", capacity=10.0); g.add_edge("b", "a", capacity=10.0)
+    >>> _node_utilisation(candidates_for(g, [Demand("d", "a", "b", 4.0)], "max-min", k=1), np.array([4.0]))
+    0.4
+    """
+    ids = {}
+    for arc in cands.arcs:
+        for end in arc:
+            ids.setdefault(end, len(ids))
+    for d in cands.demands:
+        ids.setdefault(d.src, len(ids))
+        ids.setdefault(d.dst, len(ids))
+    n, m = len(ids), len(cands.arcs)
+    tails = np.fromiter((ids[u] for u, _ in cands.arcs), dtype=np.int64, count=m)
+    heads = np.fromiter((ids[v] for _, v in cands.arcs), dtype=np.int64, count=m)
+    srcs = np.fromiter((ids[d.src] for d in cands.demands), dtype=np.int64, count=len(cands.demands))
+    dsts = np.fromiter((ids[d.dst] for d in cands.demands), dtype=np.int64, count=len(cands.demands))
+    load = np.asarray(load_bps, dtype=float)
+    load = np.where(load > 0, load, 0.0)
+    need = np.concatenate([np.bincount(srcs, load, minlength=n), np.bincount(dsts, load, minlength=n)])
+    have = np.concatenate([np.bincount(tails, cands.capacity_bps, minlength=n),
+                           np.bincount(heads, cands.capacity_bps, minlength=n)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(need > 0, need / have, 0.0)
+    return float(share.max(initial=0.0))
 
 
 def _level_lp(model: PathModel, served, frozen, value, capped, growing, weights, t_prev, unit_t):
