@@ -180,7 +180,13 @@ _PRESCALED = {"simplex_scale_strategy": 0}
 _SMALL_LP = 5000  # columns: "small" below this
 # The merged max-throughput LPs (te.lp._solve_fix_and_merge) go to the primal simplex: on Cogentco's seven
 # (6,000-7,000 columns) 0.35 s against 0.77 s for HiGHS's default dual simplex (and 0.75 s for its IPM).
+# Larger ones stay with the dual simplex: Kdl's first (550,467 columns, 581 rows) took 24 s with it and had
+# not finished after 200 s with the primal.
 _PRIMAL = {"simplex_strategy": 4}
+_PRIMAL_COLUMNS = 50_000
+# ... unless they have many rows too (demands with several paths): Kdl's second (93,656 columns, 26,748 rows)
+# took 15.5 s with the interior point method (and crossover), 35 s with the primal and 103 s with the dual.
+_IPM = {"solver": "ipm"}
 _PRESCALED_NO_PRESOLVE = {**_PRESCALED, "presolve": "off"}
 _PRESOLVE_OFF_RANGE = 1e4  # largest / smallest nonzero coefficient of a small LP solved without presolve
 
@@ -684,17 +690,23 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
        their load is taken off the capacities.
     2. Free demands whose paths have the same costs and cross the same links of ``R`` are
        interchangeable in that LP: they are merged into one commodity (their requests added)
-       and the solution is split back in proportion to requests. If a link outside ``R`` ends
-       up overloaded (above the MLU) it joins ``R`` and the LP is solved again.
+       and the solution is split back in proportion to requests. A commodity with one path
+       gets its request as the bound of its variable, not as a row. If a link outside ``R``
+       ends up overloaded (above the MLU) it joins ``R`` and the LP is solved again.
     3. The link duals ``mu`` price the fixed demands: a fixed demand is optimal iff its path
        has the least reduced cost ``c_p + mu(p)`` among its candidates (and, for
        max-throughput, that cost is <= 0, so that ``lambda_i >= 0`` completes a dual
-       solution). Violators are freed and the LP re-solved; when none is left, the rates and
+       solution; a demand held at zero is optimal iff its least reduced cost is >= 0).
+       Violators are freed and the LP re-solved; when none is left, the rates and
        ``(mu, lambda)`` satisfy the optimality conditions of the full LP.
 
     ``warm`` (a dict, kept by the caller between calls on growing path sets of the same
-    demands and arcs, as column generation does) starts ``R`` and the free demands where the
-    last call ended: both only grow, so the first LP is usually the last.
+    demands and arcs, as column generation does) starts where the last call ended: ``R`` only
+    grows, and for max-throughput the last link duals classify the demands instead of step 1:
+    a demand whose cheapest path is clearly negative in reduced cost (and clearly cheaper than
+    its others) is fixed in full on it, one whose cheapest is clearly positive is held at zero,
+    and only the rest are free. On Kdl (567,762 demands, most crossing a full link) that keeps
+    every LP after the first small.
     """
     mlu = model.objective == "min-mlu"
     cands = model.cands
@@ -703,30 +715,47 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
     rates = model.rates
     cost = model.c[:n_paths]
     path_arc = cands.path_arc
+    live = rates > 0
+    zero = np.zeros(len(rates), dtype=bool)  # max-throughput: fixed at no rate
+    known = warm is not None and len(warm.get("rows", ())) == n_arcs
     fixed_path = _cheapest_path(cands, cost)
     load = path_arc[fixed_path].T @ rates
     if mlu:
         # rows: every link whose utilisation reaches a lower bound of the optimum, and the busiest
         with np.errstate(divide="ignore", invalid="ignore"):
             util = np.where(model.capacity > 0, load / model.capacity, np.inf)
-        floor = _node_utilisation(cands, model.requests_bps)
-        rows = _most_loaded(util, floor)
-        row_s = model.row_scale
+        rows = _most_loaded(util, _node_utilisation(cands, model.requests_bps))
     else:
         rows = load > model.capacity * (1 + 1e-12)
-    free = rates > 0
-    if warm is not None and len(warm.get("rows", ())) == n_arcs and len(warm.get("free", ())) == len(rates):
+    if known:
         rows |= warm["rows"]
-        free &= (path_arc[fixed_path] @ rows.astype(float) > 0) | warm["free"]
-    else:
-        free &= path_arc[fixed_path] @ rows.astype(float) > 0
+    free = live & (path_arc[fixed_path] @ rows.astype(float) > 0)
+    if known and len(warm.get("free", ())) == len(rates):
+        free |= live & warm["free"]
+    if known and not mlu and warm.get("mu") is not None:
+        # the last link duals may fix more of the free demands: in full on a path clearly negative in
+        # reduced cost and clearly cheaper than the others, or at zero when even the cheapest is clearly
+        # positive. Kept when it leaves fewer demands free (Kdl: most of them; Cogentco: none, every
+        # demand fits there and the duals move as paths come in)
+        by_mu, best, runner_up = _cheapest_two(cands, cost + path_arc @ warm["mu"])
+        zero_mu = free & (best > _FIX_MARGIN)
+        settled = free & (best < -_FIX_MARGIN) & (runner_up > best + _FIX_MARGIN)
+        path_mu = np.where(settled, by_mu, fixed_path)
+        free_mu = free & ~zero_mu & ~settled
+        # the demands fixed in full must fit: those crossing a link they would overload are freed
+        full = live & ~zero_mu & ~free_mu
+        over = path_arc[path_mu[full]].T @ rates[full] > model.capacity * (1 + 1e-12)
+        free_mu |= full & (path_arc[path_mu] @ over.astype(float) > 0)
+        if free_mu.sum() < free.sum():
+            free, zero, fixed_path = free_mu, zero_mu & ~free_mu, path_mu
+            rows |= over
     x = np.zeros(n_paths)
     lps = 0
     value = None
     while True:
-        fixed = ~free
+        full = ~free & ~zero
         x[:] = 0.0
-        x[fixed_path[fixed]] = rates[fixed]
+        x[fixed_path[full]] = rates[full]
         fixed_load = path_arc.T @ x
         free_ids = np.flatnonzero(free)
         mu = np.zeros(n_arcs)
@@ -734,38 +763,11 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
             with np.errstate(divide="ignore", invalid="ignore"):
                 value = float(np.max(np.where(model.capacity > 0, fixed_load / model.capacity, 0.0), initial=0.0))
         while len(free_ids):
-            cols, groups, group_ptr, members = _merge_free(cands, cost, free_ids, counts, rows)
-            lead_cols = cols[groups]  # paths of each group's first member
-            n_sub = len(lead_cols)
-            group_rate = np.zeros(len(group_ptr) - 1)
-            np.add.at(group_rate, members, rates[free_ids])
-            arc_ids = np.flatnonzero(rows)
-            row_cap = model.capacity[arc_ids]
-            demand_rows = sp.csr_matrix((np.ones(n_sub), np.arange(n_sub), group_ptr), shape=(len(group_rate), n_sub))
+            res, sub_x, price, lead_cols, group_ptr, group_rate, cols, members, arc_ids = \
+                _merged_lp(model, free_ids, counts, rows, fixed_load)
+            lps += 1
             if mlu:
-                # load - MLU * capacity <= -fixed load, each row times row_scale (see build_model)
-                scale_r = row_s[arc_ids]
-                A_arc = sp.hstack([sp.diags(scale_r) @ path_arc[lead_cols][:, arc_ids].T.tocsr(),
-                                   sp.csr_matrix(-(scale_r * row_cap)[:, None])], format="csr")
-                A_dem = sp.hstack([demand_rows, sp.csr_matrix((len(group_rate), 1))], format="csr")
-                c = np.zeros(n_sub + 1)
-                c[-1] = 1.0
-                res = _linprog(c, A_arc, -scale_r * fixed_load[arc_ids], A_dem, group_rate, bounds=(0, None))
-                lps += 1
-                _check(res, "min-mlu")
-                sub_x = res.x[:-1]
                 value = float(res.x[-1])
-                price = np.maximum(-res.ineqlin.marginals, 0.0) * scale_r
-            else:
-                # each arc row is divided by its capacity (see the module notes)
-                A_arc = sp.diags(1.0 / row_cap) @ path_arc[lead_cols][:, arc_ids].T.tocsr()
-                A = sp.vstack([A_arc, demand_rows], format="csr")
-                b = np.concatenate([np.maximum(row_cap - fixed_load[arc_ids], 0.0) / row_cap, group_rate])
-                res = _linprog(cost[lead_cols], A, b, bounds=(0, None), options=_PRIMAL)
-                lps += 1
-                _check(res, "max-throughput")
-                sub_x = res.x
-                price = -res.ineqlin.marginals[:len(arc_ids)] / row_cap
             member_rate = group_rate[np.repeat(np.arange(len(group_rate)), np.diff(group_ptr))]
             with np.errstate(divide="ignore", invalid="ignore"):
                 share = np.where(member_rate > 0, sub_x / member_rate, 0.0)
@@ -787,21 +789,103 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
         best = np.minimum.reduceat(reduced, cands.path_ptr[:-1]) if n_paths else reduced
         mine = reduced[fixed_path]
         if mlu:  # mu sums to 1 over the row links' capacities; no rate can be dropped
-            bad = fixed & (rates > 0) & (mine > best + 1e-9 * max(float(mu.max(initial=0.0)), 1e-300))
+            bad = full & live & (mine > best + 1e-9 * max(float(mu.max(initial=0.0)), 1e-300))
         else:
-            bad = fixed & (rates > 0) & ((mine > best + 1e-9) | (mine > 1e-9))
+            bad = (full & live & ((mine > best + 1e-9) | (mine > 1e-9))) | (zero & (best < -1e-9))
         if not bad.any():
             if warm is not None:
-                warm.update(rows=rows, free=free)
+                warm.update(rows=rows, free=free, mu=None if mlu else mu)
             prices = _PRICES.get()
             if prices is not None:
                 if mlu:  # a path improves iff mu(p) is below its demand's cheapest current path
-                    prices.append((mu, np.where(rates > 0, best, 0.0)))
+                    prices.append((mu, np.where(live, best, 0.0)))
                 else:  # a path improves iff its c_p + mu(p) is below min(0, best)
                     hop = _HOP_PENALTY / max(cands.path_hops.max(initial=1.0), 1.0)
-                    prices.append((mu + hop, np.where(rates > 0, 1.0 + np.minimum(best, 0.0), 0.0)))
+                    prices.append((mu + hop, np.where(live, 1.0 + np.minimum(best, 0.0), 0.0)))
             return x, max(lps, 1), value
         free |= bad
+        zero &= ~bad
+
+
+_FIX_MARGIN = 1e-6  # warm max-throughput: a reduced cost this far from 0 (or from the runner-up) fixes a demand
+
+
+def _cheapest_two(cands: Candidates, reduced):
+    """Each demand's cheapest path (index), its reduced cost, and the next cheapest cost (inf if none).
+
+    >>> import networkx as nx
+    >>> from te.model import Demand
+    >>> g = nx.DiGraph([("a", "b", {"capacity": 1.0}), ("b", "c", {"capacity": 1.0}), ("a", "c", {"capacity": 1.0})])
+    >>> c = Candidates.from_paths(g, [Demand("x", "a", "c", 1.0), Demand("y", "a", "b", 1.0)],
+    ...                           [[("a", "c"), ("a", "b", "c")], [("a", "b")]])
+    >>> path, best, runner_up = _cheapest_two(c, np.array([0.5, -0.2, 0.1]))
+    >>> path.tolist(), best.tolist(), runner_up.tolist()
+    ([1, 2], [-0.2, 0.1], [0.5, inf])
+    """
+    order = np.lexsort((np.arange(len(reduced)), reduced, cands.path_demand))
+    first = cands.path_ptr[:-1]
+    path = order[first]
+    counts = np.diff(cands.path_ptr)
+    runner_up = np.full(len(first), np.inf)
+    two = counts > 1
+    runner_up[two] = reduced[order[first[two] + 1]]
+    return path, reduced[path], runner_up
+
+
+def _merged_lp(model: PathModel, free_ids, counts, rows, fixed_load):
+    """The LP of the free demands merged (see :func:`_solve_fix_and_merge`), solved.
+
+    Returns (result, the groups' path rates, the row links' prices per unit of rate, the paths
+    of each group's first member, group offsets into them, group requests, the free demands'
+    paths, each free demand's group, the row links).
+    """
+    cands, mlu = model.cands, model.objective == "min-mlu"
+    path_arc = cands.path_arc
+    cost = model.c[:len(cands.paths)]
+    cols, groups, group_ptr, members = _merge_free(cands, cost, free_ids, counts, rows)
+    lead_cols = cols[groups]  # paths of each group's first member
+    n_sub, n_groups = len(lead_cols), len(group_ptr) - 1
+    group_rate = np.zeros(n_groups)
+    np.add.at(group_rate, members, model.rates[free_ids])
+    arc_ids = np.flatnonzero(rows)
+    row_cap = model.capacity[arc_ids]
+    # a group with one path has its request as its variable's bound; the others a row each
+    single = np.diff(group_ptr) == 1
+    multi = np.flatnonzero(~single)
+    upper = np.full(n_sub, np.inf)
+    upper[group_ptr[:-1][single]] = group_rate[single]
+    sizes = np.diff(group_ptr)[multi]
+    demand_rows = sp.csr_matrix((np.ones(int(sizes.sum())), _ranges(group_ptr[multi], sizes),
+                                 np.r_[0, np.cumsum(sizes)]), shape=(len(multi), n_sub))
+    if mlu:
+        # load - MLU * capacity <= -fixed load, each row times row_scale (see build_model); a single
+        # path's variable is its request exactly
+        scale_r = model.row_scale[arc_ids]
+        A_arc = sp.hstack([sp.diags(scale_r) @ path_arc[lead_cols][:, arc_ids].T.tocsr(),
+                           sp.csr_matrix(-(scale_r * row_cap)[:, None])], format="csr")
+        A_dem = sp.hstack([demand_rows, sp.csr_matrix((len(multi), 1))], format="csr")
+        c = np.zeros(n_sub + 1)
+        c[-1] = 1.0
+        lower = np.zeros(n_sub + 1)
+        lower[:-1] = np.where(np.isfinite(upper), upper, 0.0)
+        bounds = np.column_stack([lower, np.r_[upper, np.inf]])
+        res = _linprog(c, A_arc, -scale_r * fixed_load[arc_ids], A_dem if len(multi) else None,
+                       group_rate[multi] if len(multi) else None, bounds=bounds)
+        _check(res, "min-mlu")
+        return (res, res.x[:-1], np.maximum(-res.ineqlin.marginals, 0.0) * scale_r, lead_cols, group_ptr,
+                group_rate, cols, members, arc_ids)
+    # each arc row is divided by its capacity (see the module notes)
+    A_arc = sp.diags(1.0 / row_cap) @ path_arc[lead_cols][:, arc_ids].T.tocsr()
+    A = sp.vstack([A_arc, demand_rows], format="csr")
+    b = np.concatenate([np.maximum(row_cap - fixed_load[arc_ids], 0.0) / row_cap, group_rate[multi]])
+    if n_sub <= _PRIMAL_COLUMNS:
+        options = _PRIMAL if len(multi) else None
+    else:
+        options = _IPM if A.shape[0] * 20 > n_sub else None
+    res = _linprog(cost[lead_cols], A, b, bounds=np.column_stack([np.zeros(n_sub), upper]), options=options)
+    _check(res, "max-throughput")
+    return (res, res.x, -res.ineqlin.marginals[:len(arc_ids)] / row_cap, lead_cols, group_ptr, group_rate, cols,
+            members, arc_ids)
 
 
 def _most_loaded(util, floor):

@@ -87,6 +87,28 @@ def test_generated_paths_reach_the_edge_formulation_optimum(objective, seed):
     assert sol.stats["rounds"] >= 1
 
 
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("objective", ["max-throughput", "min-mlu"])
+def test_heavy_load_and_few_paths_per_round_still_reach_the_optimum(objective, seed, monkeypatch):
+    """Kdl's regime: most demands cross a full link, rounds add few paths (``_MAX_NEW``), and from the
+    second round the last link prices fix most demands (in full, or at zero) before the LP. The answer
+    is still the optimum over all paths, and the price rule did run."""
+    import te.colgen
+    import te.lp
+
+    g, demands = random_instance(seed, nodes=10, extra=8, pairs=60, load=6.0)
+    monkeypatch.setattr(te.colgen, "_MAX_NEW", 1)
+    kept = []
+    real = te.lp._cheapest_two
+    monkeypatch.setattr(te.lp, "_cheapest_two", lambda *args: kept.append(1) or real(*args))
+    sol = te.solve(g, demands, objective, k="auto")
+    value = sol.total_allocated_bps if objective == "max-throughput" else sol.max_link_utilization
+    assert value == pytest.approx(edge_lp(g, demands, objective), rel=1e-6)
+    assert violations(sol, g, capacity=objective != "min-mlu") == []
+    assert sol.stats["rounds"] >= 2
+    assert bool(kept) == (objective == "max-throughput")
+
+
 def test_the_random_instances_need_more_than_the_shortest_path():
     worse = 0
     for seed in range(8):
