@@ -1,7 +1,8 @@
 """Path-formulation linear programs: ``max-throughput``, ``min-mlu`` and exact ``max-min``.
 
 Every model is built as sparse matrices from the index arrays of :class:`te.paths.Candidates`
-(no per-variable Python objects) and solved with ``scipy.optimize.linprog(method="highs")``.
+(no per-variable Python objects) and solved by HiGHS through ``highspy`` (or, for comparison,
+``scipy.optimize.linprog(method="highs")``: see ``_BACKEND``).
 Building and solving are separate calls (:func:`build_model`, :meth:`PathModel.solve`) so that
 callers can time them; nothing here reads a clock.
 
@@ -18,9 +19,9 @@ coefficient is then at most 1) and at least 1e-8 of its widest (HiGHS drops coef
 demand beside 100 Gbit/s links is then as exact as any other. (Dividing everything by the
 largest capacity instead put it at 1e-11, below the tolerance, where the solver may drop it.)
 ``max-throughput`` and ``min-mlu`` keep one scale for their variables, with per-link rows
-(``min-mlu``: only those of links under 1e-3 of the largest). The demand generation of the
-first merges demands by request; per-demand columns made the second ten times slower, and
-:func:`repair` gives every demand exactly its request anyway.
+(``min-mlu``: only those of links under 1e-3 of the largest). Both solve by demand generation
+(:func:`_solve_fix_and_merge`), which merges demands by request; per-demand columns made
+``min-mlu`` ten times slower, and :func:`repair` gives every demand exactly its request anyway.
 
 What tolerance remains is removed afterwards: :func:`repair` brings every demand within its
 target and every link within its capacity (scaling down, a relative loss of at most the
@@ -742,10 +743,21 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
         settled = free & (best < -_FIX_MARGIN) & (runner_up > best + _FIX_MARGIN)
         path_mu = np.where(settled, by_mu, fixed_path)
         free_mu = free & ~zero_mu & ~settled
-        # the demands fixed in full must fit: those crossing a link they would overload are freed
+        # The demands fixed in full must fit. On a link they would overload, those that moved there (were not
+        # carried in full on that very path last time) are freed first: the others fitted together before.
         full = live & ~zero_mu & ~free_mu
-        over = path_arc[path_mu[full]].T @ rates[full] > model.capacity * (1 + 1e-12)
-        free_mu |= full & (path_arc[path_mu] @ over.astype(float) > 0)
+        slot = path_mu - cands.path_ptr[:-1]
+        held = warm.get("held")
+        stayed = slot == held if held is not None and len(held) == len(rates) else np.zeros(len(rates), dtype=bool)
+        over = np.zeros(n_arcs, dtype=bool)
+        for keep in (stayed, np.zeros(len(rates), dtype=bool)):
+            now = path_arc[path_mu[full]].T @ rates[full] > model.capacity * (1 + 1e-12)
+            if not now.any():
+                break
+            over |= now
+            back = full & ~keep & (path_arc[path_mu] @ now.astype(float) > 0)
+            free_mu |= back
+            full &= ~back
         if free_mu.sum() < free.sum():
             free, zero, fixed_path = free_mu, zero_mu & ~free_mu, path_mu
             rows |= over
@@ -794,7 +806,10 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
             bad = (full & live & ((mine > best + 1e-9) | (mine > 1e-9))) | (zero & (best < -1e-9))
         if not bad.any():
             if warm is not None:
-                warm.update(rows=rows, free=free, mu=None if mlu else mu)
+                # the path each demand had in full, alone (its slot among its paths, which later rounds keep), or -1
+                where, alone = _carried_alone(cands, x, rates)
+                warm.update(rows=rows, free=free, mu=None if mlu else mu,
+                            held=np.where(alone, where - cands.path_ptr[:-1], -1))
             prices = _PRICES.get()
             if prices is not None:
                 if mlu:  # a path improves iff mu(p) is below its demand's cheapest current path
@@ -803,11 +818,45 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
                     hop = _HOP_PENALTY / max(cands.path_hops.max(initial=1.0), 1.0)
                     prices.append((mu + hop, np.where(live, 1.0 + np.minimum(best, 0.0), 0.0)))
             return x, max(lps, 1), value
+        if not mlu and lps <= _SIFT_LPS:
+            # Sifting: a free demand the LP left at zero with a clearly positive reduced cost, or carried in full
+            # on one clearly cheapest path, is fixed where it is (the current rates stay feasible and optimal for
+            # the smaller LP, so the objective never goes down). Kdl's sequence of LPs otherwise grows with every
+            # demand ever freed. Only in the first _SIFT_LPS LPs of a call, against cycling.
+            where, alone = _carried_alone(cands, x, rates)
+            by_mu, cheapest, runner_up = _cheapest_two(cands, reduced)
+            allocated = np.bincount(cands.path_demand, x, minlength=len(rates))
+            drop = free & ~bad & (allocated <= 1e-12 * rates) & (cheapest > _FIX_MARGIN)
+            keep = free & ~bad & alone & (where == by_mu) & (cheapest < -_FIX_MARGIN) & \
+                (runner_up > cheapest + _FIX_MARGIN)
+            free &= ~drop & ~keep
+            zero |= drop
+            fixed_path[keep] = by_mu[keep]
         free |= bad
         zero &= ~bad
 
 
 _FIX_MARGIN = 1e-6  # warm max-throughput: a reduced cost this far from 0 (or from the runner-up) fixes a demand
+_SIFT_LPS = 20  # max-throughput fixes settled free demands again only in the first LPs of a call
+
+
+def _carried_alone(cands: Candidates, x, rates):
+    """Per demand: a path with rate (the last one) and whether it alone carries the whole request.
+
+    >>> import networkx as nx
+    >>> from te.model import Demand
+    >>> g = nx.DiGraph([("a", "b", {"capacity": 1.0}), ("b", "c", {"capacity": 1.0}), ("a", "c", {"capacity": 1.0})])
+    >>> c = Candidates.from_paths(g, [Demand("x", "a", "c", 1.0), Demand("y", "a", "b", 1.0)],
+    ...                           [[("a", "c"), ("a", "b", "c")], [("a", "b")]])
+    >>> where, alone = _carried_alone(c, np.array([0.0, 1.0, 0.5]), np.array([1.0, 1.0]))
+    >>> where.tolist(), alone.tolist()
+    ([1, 2], [True, False])
+    """
+    on = np.flatnonzero(x > 0)
+    n_on = np.bincount(cands.path_demand[on], minlength=len(rates))
+    where = np.zeros(len(rates), dtype=np.int64)
+    where[cands.path_demand[on]] = on
+    return where, (rates > 0) & (n_on == 1) & (x[where] >= rates * (1 - 1e-9))
 
 
 def _cheapest_two(cands: Candidates, reduced):

@@ -109,6 +109,20 @@ def test_heavy_load_and_few_paths_per_round_still_reach_the_optimum(objective, s
     assert bool(kept) == (objective == "max-throughput")
 
 
+@pytest.mark.parametrize("seed,load", [(4, 3.0), (6, 6.0), (6, 10.0)])
+def test_a_round_solved_again_after_sifting_keeps_the_optimum(seed, load, monkeypatch):
+    """Instances (found by search) where a round's duals disagree with some fixed demands, so the round
+    solves again after freeing them and fixing the settled free ones (te.lp's sifting)."""
+    import te.colgen
+
+    g, demands = random_instance(seed, nodes=10, extra=8, pairs=60, load=load)
+    monkeypatch.setattr(te.colgen, "_MAX_NEW", 1)
+    sol = te.solve(g, demands, "max-throughput", k="auto")
+    assert sol.stats["lps_total"] > sol.stats["rounds"]
+    assert sol.total_allocated_bps == pytest.approx(edge_lp(g, demands, "max-throughput"), rel=1e-6)
+    assert violations(sol, g) == []
+
+
 def test_the_random_instances_need_more_than_the_shortest_path():
     worse = 0
     for seed in range(8):
