@@ -63,7 +63,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from te.errors import InvalidInput, NoPath, SolverError
 from te.lp import LP_OBJECTIVES, _node_overloaded, build_model, recording_prices
-from te.paths import Candidates, _Index, _ranges
+from te.paths import Candidates, _Index, _odd_keys, _ranges, _runs
 from te.progress import report
 
 __all__ = ["generate", "GeneratedModel", "check_max_paths", "shortest_candidates"]
@@ -112,7 +112,6 @@ class _Pool:
                     raise InvalidInput(f"demand {d.id}: unknown node {end!r}")
         self.src = np.array([ids[d.src] for d in demands], dtype=np.int64)
         self.dst = np.array([ids[d.dst] for d in demands], dtype=np.int64)
-        self.max_new = _MAX_NEW  # paths added by one call of price() at most
         self.chunks = []  # (node ids, node counts, owners) of the paths added together
         self.count = np.zeros(len(demands), dtype=np.int64)  # paths per demand
         # two 64-bit hashes of (demand, node ids) of every path, sorted: a path found again is not added twice
@@ -121,9 +120,8 @@ class _Pool:
         n = len(index.nodes)
         self._node_key = rng.integers(1, 2 ** 63, size=(2, n), dtype=np.uint64)
         self._demand_key = rng.integers(1, 2 ** 63, size=(2, len(demands)), dtype=np.uint64)
-        self._step_key = rng.integers(1, 2 ** 63, size=(2, n + 1), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        self._step_key = _odd_keys(rng, (2, n + 1))
         # arcs are sorted by (tail name, head name), i.e. by (tail id, head id): CSR order
-        n = len(index.nodes)
         self.indptr = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(np.bincount(index.tail, minlength=n), out=self.indptr[1:])
         self.indices = index.head.astype(np.int32)
@@ -186,9 +184,8 @@ class _Pool:
         position = np.arange(len(raw)) - np.repeat(starts, lengths)
         keys = [np.add.reduceat(self._node_key[h][raw] * self._step_key[h][position], starts) +
                 self._demand_key[h][owners] for h in range(2)]
-        order = np.lexsort((keys[1], keys[0]))
+        order, first = _runs(*keys)  # not first: the same path twice in this batch
         k0, k1 = keys[0][order], keys[1][order]
-        first = np.r_[True, (k0[1:] != k0[:-1]) | (k1[1:] != k1[:-1])]  # the same path twice in this batch
         s0, s1 = self.seen
         at = np.minimum(np.searchsorted(s0, k0), max(len(s0) - 1, 0))
         known = (s0[at] == k0) & (s1[at] == k1) if len(s0) else np.zeros(len(k0), dtype=bool)
@@ -206,7 +203,7 @@ class _Pool:
     def price(self, arc_price, threshold, max_paths=None, rtol=_RTOL):
         """Add every demand's cheapest path under ``arc_price`` if it costs less than its threshold.
 
-        At most ``max_new`` (by default ``_MAX_NEW``) are added, those improving most (relative to
+        At most ``_MAX_NEW`` are added, those improving most (relative to
         the threshold) first. Returns (paths added, improving paths left out by ``max_paths``).
         """
         which = np.flatnonzero(threshold > 0)
@@ -217,16 +214,16 @@ class _Pool:
         delta = 1e-12 * float(threshold[which].max()) / max(len(self.index.nodes), 1)
         limit = threshold[which] * (1 - rtol)
         room = np.ones(len(which), dtype=bool) if max_paths is None else self.count[which] < max_paths
-        top = self.max_new
+        top = _MAX_NEW
 
-        def walk(dist):  # the improving paths with room, at most ``max_new`` of them, the most improving first
+        def walk(dist):  # the improving paths with room, at most ``_MAX_NEW`` of them, the most improving first
             ok = (dist < limit) & room
             if ok.sum() > top:
                 gain = np.where(ok, (threshold[which] - dist) / threshold[which], -np.inf)
                 ok &= gain >= np.partition(gain, len(gain) - top)[len(gain) - top]
             return ok
         dist, nodes, lengths = self._shortest(arc_price + delta, which, walk=walk)
-        better = walk(dist)
+        better = lengths > 0  # walked: every walked path has at least its destination
         left_out = int(((dist < limit) & ~room).sum())
         if not better.any():
             return 0, left_out

@@ -72,7 +72,7 @@ import scipy.sparse as sp
 from scipy.optimize import OptimizeWarning, linprog
 
 from te.errors import InvalidInput, SolverError
-from te.paths import Candidates, _ranges, solution_from_rates
+from te.paths import Candidates, _odd_keys, _ranges, _runs, solution_from_rates
 from te.progress import report
 
 __all__ = ["LP_OBJECTIVES", "PathModel", "build_model", "repair", "fill", "edge_optimum", "recording_prices"]
@@ -722,10 +722,12 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
     fixed_path = _cheapest_path(cands, cost)
     load = path_arc[fixed_path].T @ rates
     if mlu:
-        # rows: every link whose utilisation reaches a lower bound of the optimum, and the busiest
+        # rows: the links at least halfway from a lower bound of the MLU up to the busiest (_most_loaded)
         with np.errstate(divide="ignore", invalid="ignore"):
             util = np.where(model.capacity > 0, load / model.capacity, np.inf)
-        rows = _most_loaded(util, _node_utilisation(cands, model.requests_bps))
+        # a lower bound of the MLU that depends on demands and arcs only: once per column generation
+        floor = warm["floor"] if known and "floor" in warm else _node_utilisation(cands, model.requests_bps)
+        rows = _most_loaded(util, floor)
     else:
         rows = load > model.capacity * (1 + 1e-12)
     if known:
@@ -740,9 +742,9 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
         # _PRICE_FIX_FREE are (Kdl: 44,803 instead of 550,467 in its second round, then 56k instead of 96k).
         # Measured on Cogentco (about 21,000 free): kept whenever it leaves fewer, 0.94 s; never, 0.84 s; as
         # here, 0.72 s
-        by_mu, best, runner_up = _cheapest_two(cands, cost + path_arc @ warm["mu"])
-        zero_mu = free & (best > _FIX_MARGIN)
-        settled = free & (best < -_FIX_MARGIN) & (runner_up > best + _FIX_MARGIN)
+        by_mu, at_zero, in_full = _clear_by_price(cands, cost + path_arc @ warm["mu"])
+        zero_mu = free & at_zero
+        settled = free & in_full
         path_mu = np.where(settled, by_mu, fixed_path)
         free_mu = free & ~zero_mu & ~settled
         # The demands fixed in full must fit. On a link they would overload, those that moved there (were not
@@ -815,6 +817,8 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
                 where, alone = _carried_alone(cands, x, rates)
                 warm.update(rows=rows, free=free, mu=None if mlu else mu,
                             held=np.where(alone, where - cands.path_ptr[:-1], -1))
+                if mlu:
+                    warm["floor"] = floor
             prices = _PRICES.get()
             if prices is not None:
                 if mlu:  # a path improves iff mu(p) is below its demand's cheapest current path
@@ -834,11 +838,10 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
             # demand ever freed. Only in the first _SIFT_LPS LPs of a call, and while each LP improves on the
             # last: a Kdl round once went 17 LPs round the same 48,759 free demands.
             where, alone = _carried_alone(cands, x, rates)
-            by_mu, cheapest, runner_up = _cheapest_two(cands, reduced)
+            by_mu, at_zero, in_full = _clear_by_price(cands, reduced)
             allocated = np.bincount(cands.path_demand, x, minlength=len(rates))
-            drop = free & ~bad & (allocated <= 1e-12 * rates) & (cheapest > _FIX_MARGIN)
-            keep = free & ~bad & alone & (where == by_mu) & (cheapest < -_FIX_MARGIN) & \
-                (runner_up > cheapest + _FIX_MARGIN)
+            drop = free & ~bad & (allocated <= 1e-12 * rates) & at_zero
+            keep = free & ~bad & alone & (where == by_mu) & in_full
             free &= ~drop & ~keep
             zero |= drop
             fixed_path[keep] = by_mu[keep]
@@ -893,6 +896,24 @@ def _cheapest_two(cands: Candidates, reduced):
     two = counts > 1
     runner_up[two] = reduced[order[first[two] + 1]]
     return path, reduced[path], runner_up
+
+
+def _clear_by_price(cands: Candidates, reduced):
+    """Each demand's cheapest path under ``reduced`` costs; whether even that one is clearly positive (the
+    demand belongs at zero); whether it is clearly negative and clearly cheaper than the demand's others (the
+    demand belongs in full on it). Clearly: by more than ``_FIX_MARGIN``.
+
+    >>> import networkx as nx
+    >>> from te.model import Demand
+    >>> g = nx.DiGraph([("a", "b", {"capacity": 1.0}), ("b", "c", {"capacity": 1.0}), ("a", "c", {"capacity": 1.0})])
+    >>> c = Candidates.from_paths(g, [Demand("x", "a", "c", 1.0), Demand("y", "a", "b", 1.0)],
+    ...                           [[("a", "c"), ("a", "b", "c")], [("a", "b")]])
+    >>> path, at_zero, in_full = _clear_by_price(c, np.array([0.5, -0.2, 0.1]))
+    >>> path.tolist(), at_zero.tolist(), in_full.tolist()
+    ([1, 2], [False, True], [True, False])
+    """
+    path, best, runner_up = _cheapest_two(cands, reduced)
+    return path, best > _FIX_MARGIN, (best < -_FIX_MARGIN) & (runner_up > best + _FIX_MARGIN)
 
 
 def _merged_lp(model: PathModel, free_ids, counts, rows, fixed_load):
@@ -989,10 +1010,9 @@ def _merge_free(cands, cost, free_ids, counts, rows):
     width = int(sub_counts.max())
     keys = []
     for _ in range(2):
-        per_link = np.where(rows, rng.integers(1, 2 ** 63, size=len(rows), dtype=np.uint64) * np.uint64(2) + np.uint64(1),
-                            np.uint64(0))
+        per_link = np.where(rows, _odd_keys(rng, len(rows)), np.uint64(0))
         per_cost = rng.integers(1, 2 ** 63, size=int(cost_id.max(initial=0)) + 1, dtype=np.uint64)
-        per_slot = rng.integers(1, 2 ** 63, size=width, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        per_slot = _odd_keys(rng, width)
         signature = np.zeros(len(cols), dtype=np.uint64)
         if pa.nnz:
             signature[nonempty] = np.add.reduceat(per_link[pa.indices], pa.indptr[:-1][nonempty])
@@ -1000,9 +1020,8 @@ def _merge_free(cands, cost, free_ids, counts, rows):
         key = np.add.reduceat(mixed, sub_ptr[:-1]) if len(cols) else np.zeros(len(free_ids), dtype=np.uint64)
         keys.append(key + sub_counts.astype(np.uint64) * per_slot[0])
     del pa
-    order = np.lexsort((keys[1], keys[0]))  # stable: each group's first demand comes first
-    new = np.r_[True, (keys[0][order][1:] != keys[0][order][:-1]) | (keys[1][order][1:] != keys[1][order][:-1])]
-    first = order[new]
+    order, new = _runs(*keys)
+    first = order[new]  # each group's first demand
     members = np.empty(len(free_ids), dtype=np.int64)
     members[order] = np.cumsum(new) - 1
     lead = first  # the first free demand of each group
@@ -1146,8 +1165,7 @@ def _fit_class(model: PathModel, members, served, frozen, value):
     if served.all() and not (frozen & (rates > 0)).any():  # zero requests hold nothing
         # a single class: the max-throughput LP (demand generation, fast) decides
         x, lps, _ = _solve_fix_and_merge(PathModel("max-throughput", cands, model.scale, model.demand_path,
-                                                 model.rates, model.capacity,
-                                                 c=_throughput_cost(cands)))
+                                                   model.rates, model.capacity, c=_throughput_cost(cands)))
         target = rates
         x = fill(cands, repair(cands, x * model.scale))
     else:

@@ -327,6 +327,26 @@ def _ranges(starts, counts):
     return np.repeat(starts - offsets, counts) + np.arange(total)
 
 
+def _odd_keys(rng, size):
+    """``size`` random odd 64-bit integers: multiplying by one is a bijection mod 2**64 (hash mixing)."""
+    return rng.integers(0, 2 ** 63, size=size, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+
+
+def _runs(k0, k1):
+    """The (stable) order that sorts the key pairs ``(k0, k1)``, and which sorted positions start a run of
+    equal pairs: the first of each run is the first of its pair in the input.
+
+    >>> order, start = _runs(np.array([5, 3, 5], dtype=np.uint64), np.array([1, 2, 1], dtype=np.uint64))
+    >>> order.tolist(), start.tolist()
+    ([1, 0, 2], [True, True, False])
+    """
+    order = np.lexsort((k1, k0))
+    a, b = k0[order], k1[order]
+    start = np.ones(len(order), dtype=bool)
+    start[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    return order, start
+
+
 def _walk(pred_row, src, dst):
     path = [dst]
     while path[-1] != src:
