@@ -876,28 +876,6 @@ def _carried_alone(cands: Candidates, x, rates):
     return where, (rates > 0) & (n_on == 1) & (x[where] >= rates * (1 - 1e-9))
 
 
-def _cheapest_two(cands: Candidates, reduced):
-    """Each demand's cheapest path (index), its reduced cost, and the next cheapest cost (inf if none).
-
-    >>> import networkx as nx
-    >>> from te.model import Demand
-    >>> g = nx.DiGraph([("a", "b", {"capacity": 1.0}), ("b", "c", {"capacity": 1.0}), ("a", "c", {"capacity": 1.0})])
-    >>> c = Candidates.from_paths(g, [Demand("x", "a", "c", 1.0), Demand("y", "a", "b", 1.0)],
-    ...                           [[("a", "c"), ("a", "b", "c")], [("a", "b")]])
-    >>> path, best, runner_up = _cheapest_two(c, np.array([0.5, -0.2, 0.1]))
-    >>> path.tolist(), best.tolist(), runner_up.tolist()
-    ([1, 2], [-0.2, 0.1], [0.5, inf])
-    """
-    order = np.lexsort((np.arange(len(reduced)), reduced, cands.path_demand))
-    first = cands.path_ptr[:-1]
-    path = order[first]
-    counts = np.diff(cands.path_ptr)
-    runner_up = np.full(len(first), np.inf)
-    two = counts > 1
-    runner_up[two] = reduced[order[first[two] + 1]]
-    return path, reduced[path], runner_up
-
-
 def _clear_by_price(cands: Candidates, reduced):
     """Each demand's cheapest path under ``reduced`` costs; whether even that one is clearly positive (the
     demand belongs at zero); whether it is clearly negative and clearly cheaper than the demand's others (the
@@ -912,7 +890,13 @@ def _clear_by_price(cands: Candidates, reduced):
     >>> path.tolist(), at_zero.tolist(), in_full.tolist()
     ([1, 2], [False, True], [True, False])
     """
-    path, best, runner_up = _cheapest_two(cands, reduced)
+    order = np.lexsort((np.arange(len(reduced)), reduced, cands.path_demand))
+    first = cands.path_ptr[:-1]
+    path = order[first]
+    best = reduced[path]
+    runner_up = np.full(len(first), np.inf)  # the next cheapest of each demand's paths
+    two = np.diff(cands.path_ptr) > 1
+    runner_up[two] = reduced[order[first[two] + 1]]
     return path, best > _FIX_MARGIN, (best < -_FIX_MARGIN) & (runner_up > best + _FIX_MARGIN)
 
 

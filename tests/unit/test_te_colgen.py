@@ -99,8 +99,8 @@ def test_heavy_load_and_few_paths_per_round_still_reach_the_optimum(objective, s
     g, demands = random_instance(seed, nodes=10, extra=8, pairs=60, load=6.0)
     monkeypatch.setattr(te.colgen, "_MAX_NEW", 1)
     kept = []
-    real = te.lp._cheapest_two
-    monkeypatch.setattr(te.lp, "_cheapest_two", lambda *args: kept.append(1) or real(*args))
+    real = te.lp._clear_by_price
+    monkeypatch.setattr(te.lp, "_clear_by_price", lambda *args: kept.append(1) or real(*args))
     sol = te.solve(g, demands, objective, k="auto")
     value = sol.total_allocated_bps if objective == "max-throughput" else sol.max_link_utilization
     assert value == pytest.approx(edge_lp(g, demands, objective), rel=1e-6)
