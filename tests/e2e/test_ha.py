@@ -33,7 +33,14 @@ def _ping(net, src, dst, seconds, interval=0.02):
 
 
 def _ping_loss(proc) -> tuple:
-    """(lost, sent, Unix times of the pings that got no answer)."""
+    """(lost, sent, Unix times of the pings that got no answer).
+
+    ``-w`` ends ping at its deadline even when its last echo is still on the wire, and ping counts that
+    echo as lost (seen in CI: 1 of 6,710 lost, and no "no answer yet" line for it, which ping prints only
+    when it sends the next one). So up to two pings after the last one answered are not counted; a real
+    loss would have to fall in those last 40 ms before ping's own deadline to hide there (the failover
+    series ends its kills at least 2 s before).
+    """
     proc.wait(timeout=200)
     proc.output_file.seek(0)
     out = proc.output_file.read()
@@ -42,7 +49,9 @@ def _ping_loss(proc) -> tuple:
     assert m, out[-500:]
     sent, got = int(m[1]), int(m[2])
     unanswered = [float(t) for t in re.findall(rb"^\[(\d+\.\d+)\] no answer yet", out, re.M)]
-    return sent - got, sent, unanswered
+    last = max((int(n) for n in re.findall(rb"icmp_seq=(\d+) ttl=", out)), default=0)
+    in_flight = sent - last if 0 < sent - last <= 2 else 0  # icmp_seq counts from 1: the last sent is ``sent``
+    return sent - got - in_flight, sent, unanswered
 
 
 def _roles(controller) -> set:
