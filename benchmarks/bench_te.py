@@ -46,7 +46,9 @@ KDL_CAPACITY_BPS = 10e9
 # at its busiest link even when routed best (paths are 22.7 hops long on average); about half the demand cannot
 # be carried. It was the only Kdl instance before 2026-12-02.
 KDL_OVERLOAD = 0.05
-KDL_LOAD = KDL_OVERLOAD * 0.90 / 4.317233967147785
+KDL_OVERLOAD_MLU = 4.317233967147785
+KDL_MLU = 0.90
+KDL_LOAD = KDL_OVERLOAD * KDL_MLU / KDL_OVERLOAD_MLU
 ALL = ("b4", "abilene", "geant2012", "uninett2011", "cogentco", "kdl", "kdl-overload")
 DEFAULT = ("b4", "abilene", "geant2012", "uninett2011", "cogentco")
 OBJECTIVES = ("max-throughput", "min-mlu", "max-min", "max-min-fast", "ecmp")
@@ -80,11 +82,10 @@ def load_instance(name):
         return graph, matrix_demands(b4_matrices()[0]), "Teal B4, real TM 0 (Teal units, capacity 5000)"
     if name in ("kdl", "kdl-overload"):
         graph = te.read_topology(DATA / "topologyzoo" / "Kdl.graphml", default_capacity_bps=KDL_CAPACITY_BPS)
-        load = KDL_LOAD if name == "kdl" else KDL_OVERLOAD
-        what = "optimal MLU 0.90" if name == "kdl" else "optimal MLU 4.32"
+        load, mlu = (KDL_LOAD, KDL_MLU) if name == "kdl" else (KDL_OVERLOAD, KDL_OVERLOAD_MLU)
         return graph, gravity_demands(graph, load), (f"Topology Zoo GraphML, default capacity "
                                                      f"{KDL_CAPACITY_BPS:.0e} bit/s, gravity all pairs, "
-                                                     f"total = {load:.2%} of capacity ({what})")
+                                                     f"total = {load:.2%} of capacity (optimal MLU {mlu:.2f})")
     stem = {"abilene": "Abilene", "geant2012": "Geant2012", "uninett2011": "Uninett2011", "cogentco": "Cogentco"}[name]
     graph = te.read_topology(REPETITA / f"{stem}.graph")
     return graph, te.read_demands(REPETITA / f"{stem}.0000.demands", graph), f"Repetita {stem}.0000"
