@@ -21,6 +21,13 @@ from topologies.lab.impostor import ROLE_MASTER, LateController
 
 TTL = 2  # ha_lease_ttl (s)
 KILLS = 5
+# iperf3 paces UDP by its average since the start: a sender the busy machine leaves unscheduled for a while
+# then sends what it owes at once. Beyond the meter's bucket, h1's ingress meter drops it (measured with iperf3
+# stopped by SIGSTOP: 100 ms -> 8-9 of the 4 Mbit/s flow's datagrams dropped by s1's meter with the default
+# 50 ms bucket, 40 ms -> none; once in CI, 2 of 41,609 lost); a 250 ms bucket took 100 ms pauses without a
+# loss. Beyond h1's own link queue (62,500 bytes), h1 drops it itself (400 ms -> 66 each time, all in h1's
+# queue). Neither is failover: what h1's queue and its meter drop is counted apart (:func:`_at_sender`).
+METER_BURST_MS = 250
 
 
 def _ping(net, src, dst, seconds, interval=0.02):
@@ -110,31 +117,51 @@ def test_leader_failover_kills(artifacts):
     for attempt in (1, 2):
         with lab.StallWatch() as watch:
             r = _failover_series(artifacts / f"attempt{attempt}")
-        bad = r["lost"] or r["ping_lost"] or statistics.median(r["failovers"]) >= 3.0
+        bad = r["lost"] - _at_sender(r["drops"]) or r["ping_lost"] or statistics.median(r["failovers"]) >= 3.0
         if not bad or watch.worst < 1.0 or attempt == 2:
             break
         print(f"\nthe machine stalled for {watch.worst:.1f} s during the series: measuring again")
     median = statistics.median(r["failovers"])
     lab.record("ha_failover", "new_leader_s_median", median, "s", runs=r["failovers"], udp_lost=r["lost"],
+               udp_dropped_at_sender=_at_sender(r["drops"]),
                udp_sent=r["sent"], pings_lost=r["ping_lost"], pings_sent=r["ping_sent"],
                unanswered_after_kill=r["unanswered_after_kill"], intents_acked_during=r["acked"],
-               writes_refused_during=r["refused"], attempt=attempt, worst_stall_s=round(watch.worst, 3))
-    assert r["lost"] == 0, f"{r['lost']} of {r['sent']} datagrams lost across {KILLS} failovers"
+               writes_refused_during=r["refused"], attempt=attempt, worst_stall_s=round(watch.worst, 3),
+               loss_timeline=r["loss_timeline"], drops=r["drops"])
+    at_sender = _at_sender(r["drops"])
+    assert r["lost"] - at_sender == 0, (f"{r['lost']} of {r['sent']} datagrams lost across {KILLS} failovers, "
+                                        f"{at_sender} of them at h1's queue or meter; where: {r['loss_timeline']}; "
+                                        f"drops counted: {r['drops']}")
     assert r["ping_lost"] == 0, f"{r['ping_lost']} of {r['ping_sent']} pings lost"
     assert r["acked"], "no intent was acknowledged while the leader was killed"
     assert median < 3.0, r["failovers"]
 
 
+def _drops(setup) -> dict:
+    """The switches' drop counters (:func:`lab.drop_counts`) and what h1's own link queue dropped."""
+    return lab.drop_counts(setup.bridge_names) | {"h1 queue": lab.host_queue_drops(setup.net.get("h1"))}
+
+
+def _at_sender(drops) -> int:
+    """Of the increases :func:`lab.count_increase` found, the datagrams dropped before they entered the
+    network: by h1's own link queue, or by its ingress meter (on s1) when h1's sender went over its intent's
+    rate and burst (see METER_BURST_MS)."""
+    return sum(n for what, n in drops.items() if what == "h1 queue" or what.startswith("s1 meter "))
+
+
 def _failover_series(artifacts) -> dict:
-    setup = HASetup("failover", B4Topo(bw=10), artifacts, controllers=3, etcd_members=3, ha_lease_ttl=TTL)
+    setup = HASetup("failover", B4Topo(bw=10), artifacts, controllers=3, etcd_members=3, ha_lease_ttl=TTL,
+                    te_meter_burst_ms=METER_BURST_MS)
     with running_ha(setup):
         net = setup.net
         leader, ids = _leader_with_intents(setup, [H1_H12, ("10.0.0.3", "10.0.0.10", 2e6)])
         seconds = 150
+        drops_before = _drops(setup)
         server, udp, ping = _start_traffic(net, seconds)
         traffic_end = time.monotonic() + seconds
         time.sleep(2)
         failovers, acked, refused, kill_times = [], [], [], []
+        events = []  # (Unix time, what happened): where a lost datagram fell, should one be lost
         for run in range(KILLS):
             posting = run == KILLS - 1
             before = lab.switch_tables(setup.bridge_names)
@@ -161,14 +188,18 @@ def _failover_series(artifacts) -> dict:
                         time.sleep(0.05)
                 poster = threading.Thread(target=post, daemon=True)
                 poster.start()
+                events.append((time.time(), f"run {run}: posting intents to c{follower}"))
                 time.sleep(1)
             killed_at, killed_wall = time.monotonic(), time.time()
             kill_times.append(killed_wall)
             setup.kill(leader)
+            events.append((killed_wall, f"run {run}: c{leader} killed"))
             new = setup.wait_leader(timeout=10, not_=leader, step=0.02)
             failovers.append(time.monotonic() - killed_at)
+            events.append((time.time(), f"run {run}: c{new} leads"))
             wanted = ids + ([] if not posting else [])
             _takeover_done(setup, new, wanted, killed_wall)
+            events.append((time.time(), f"run {run}: c{new} has taken over"))
             if posting:
                 time.sleep(2)
                 stop_posting.set()
@@ -179,13 +210,17 @@ def _failover_series(artifacts) -> dict:
                 assert lab.switch_tables(setup.bridge_names) == before, f"run {run}: rules changed in the takeover"
             # the killed controller comes back and follows
             setup.controllers[leader].start()
+            events.append((time.time(), f"run {run}: c{leader} restarted"))
             _wait(lambda n=leader: (setup.cluster(n) or {}).get("role") == "follower", 20, "rejoined as follower")
             _wait(lambda n=leader: _roles(setup.controllers[n]) == {"slave"}, 20,
                   f"every switch has c{leader} as slave")
+            events.append((time.time(), f"run {run}: c{leader} is slave everywhere"))
             assert _roles(setup.controllers[new]) == {"master"}
             leader = new
         assert time.monotonic() < traffic_end - 2, "the kills took longer than the traffic ran"
-        lost, sent = lab.udp_loss(server, udp)
+        udp_report = lab.udp_report(server, udp)
+        drops = lab.count_increase(drops_before, _drops(setup))
+        lost, sent = udp_report["lost"], udp_report["sent"]
         ping_lost, ping_sent, unanswered = _ping_loss(ping)
         # every acknowledged intent is there, with its id, on every controller
         for n in range(3):
@@ -196,7 +231,15 @@ def _failover_series(artifacts) -> dict:
     return {"failovers": failovers, "lost": lost, "sent": sent, "ping_lost": ping_lost, "ping_sent": ping_sent,
             "unanswered_after_kill": [round(u - max([k for k in kill_times if k <= u], default=0), 2)
                                       for u in unanswered],
-            "acked": len(acked), "refused": len(refused)}
+            "acked": len(acked), "refused": len(refused),
+            "loss_timeline": _timeline(udp_report["loss_at"], events), "drops": drops}
+
+
+def _timeline(loss_at, events) -> list:
+    """Each 1-second interval that lost datagrams, with the events from 3 s before it to 2 s after its start
+    (seconds relative to the interval's start)."""
+    return [{"lost": n, "events": [(round(t - start, 2), what) for t, what in events if -3 <= t - start <= 2]}
+            for start, n in loss_at]
 
 
 def test_leader_cut_off_from_etcd(artifacts):
@@ -264,11 +307,13 @@ def test_leader_cut_off_from_etcd(artifacts):
 
 def test_etcd_quorum_lost(artifacts):
     """Two of three etcd members stop: writes get 503, traffic flows, nothing is lost; quorum back, writes resume."""
-    setup = HASetup("quorum", B4Topo(bw=10), artifacts, controllers=3, etcd_members=3, ha_lease_ttl=TTL)
+    setup = HASetup("quorum", B4Topo(bw=10), artifacts, controllers=3, etcd_members=3, ha_lease_ttl=TTL,
+                    te_meter_burst_ms=METER_BURST_MS)
     with running_ha(setup):
         net = setup.net
         leader, ids = _leader_with_intents(setup, [H1_H12])
         before = lab.switch_tables(setup.bridge_names)
+        drops_before = _drops(setup)
         server, udp, ping = _start_traffic(net, 20)
         time.sleep(1)
         setup.etcd.stop_member(1)
@@ -291,12 +336,13 @@ def test_etcd_quorum_lost(artifacts):
         new_id = setup.api(leader).post_intent(src="10.0.0.2", dst="10.0.0.11", rate_bps=2e6)
         setup.api(leader).wait_allocations(ids + [new_id], timeout=30)
         lost, sent = lab.udp_loss(server, udp)
+        drops = lab.count_increase(drops_before, _drops(setup))
         ping_lost, ping_sent, _ = _ping_loss(ping)
         for n in range(3):
             _wait(lambda n=n: {i["id"] for i in setup.api(n).call("GET", "/intents").json()["intents"]}
                   == {ids[0], new_id}, 10, f"c{n} has both intents")
         _check_logs(setup)
-    assert lost == 0 and ping_lost == 0, (lost, sent, ping_lost, ping_sent)
+    assert lost - _at_sender(drops) == 0 and ping_lost == 0, (lost, sent, ping_lost, ping_sent, drops)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,47 @@ def port_counters(name) -> dict:
             if port.upper() != "LOCAL"}
 
 
+_PORT_DROPS = re.compile(r"port\s+(\S+):\s+rx pkts=\d+, bytes=\d+, drop=(\d+), errs=(\d+).*?"
+                         r"tx pkts=\d+, bytes=\d+, drop=(\d+), errs=(\d+)", re.S)
+
+
+_METER_DROPS = re.compile(r"meter:(\d+) .*?\n\d+: packet_count:(\d+)")
+
+
+def drop_counts(names) -> dict:
+    """Every place Open vSwitch counts a dropped packet: ``{"s1:2 rx": n, "s1 meter 3": n, "ovs ...": n}``.
+
+    Per bridge in ``names``, the rx and tx drops and errors of each port and the packets each meter's band
+    dropped; for the whole daemon, its coverage counters whose name says drop, and the drops of the packet
+    sockets it reads ports through. Take it before and after a run; :func:`count_increase` says what grew.
+    """
+    counts = {}
+    for name in names:
+        for port, rx_drop, rx_err, tx_drop, tx_err in _PORT_DROPS.findall(ofctl("dump-ports", name)):
+            counts[f"{name}:{port} rx"] = int(rx_drop) + int(rx_err)
+            counts[f"{name}:{port} tx"] = int(tx_drop) + int(tx_err)
+        for meter, dropped in _METER_DROPS.findall(ofctl("meter-stats", name)):
+            counts[f"{name} meter {meter}"] = int(dropped)
+    out = subprocess.run(["ovs-appctl", "coverage/show"], capture_output=True, text=True).stdout
+    for what, total in re.findall(r"^(\S*drop\S*)\s.*total: (\d+)$", out, re.M):
+        counts[f"ovs {what}"] = int(total)
+    # The userspace datapath reads each port through a packet socket; when ovs-vswitchd falls behind, the
+    # socket's buffer overflows and the kernel drops there, where no OpenFlow counter sees it.
+    out = subprocess.run(["ss", "-0", "-m", "-p", "-H"], capture_output=True, text=True).stdout
+    for local, drops in re.findall(r"^\S+\s+\d+\s+\d+\s+(\S+).*ovs-vswitchd.*skmem:\(.*,d(\d+)\)", out, re.M):
+        counts[f"socket {local}"] = counts.get(f"socket {local}", 0) + int(drops)
+    return counts
+
+
+def count_increase(before: dict, after: dict) -> dict:
+    """The counters that grew from ``before`` to ``after``, by how much.
+
+    >>> count_increase({"a": 1, "b": 2}, {"a": 1, "b": 5, "c": 1})
+    {'b': 3, 'c': 1}
+    """
+    return {k: v - before.get(k, 0) for k, v in after.items() if v > before.get(k, 0)}
+
+
 def port_rx_packets(name) -> dict:
     """``{port: rx packets}`` of one bridge (LOCAL excluded)."""
     return {port: rx for port, (rx, _) in port_counters(name).items()}

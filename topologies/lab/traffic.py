@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from topologies.base import HOST_MTU
@@ -108,8 +109,30 @@ def dscp_counts(capture) -> dict:
     return {src: {int(d): n for d, n in per.items()} for src, per in json.loads(out).items()}
 
 
+def host_queue_drops(host) -> int:
+    """Packets the root queue of ``host``'s interface dropped so far (a UDP sender sees them as ENOBUFS).
+
+    Mininet shapes a host's link at the host too, with a queue of 50 ms at the link's rate (62,500 bytes at
+    10 Mbit/s): an iperf3 UDP client that was not scheduled for a while sends what it owes at once, and what
+    does not fit is dropped there, before any switch sees it; iperf3 still counts it sent, and lost.
+    """
+    out = host.cmd(f"tc -s qdisc show dev {host.defaultIntf().name} root")
+    found = re.search(r"dropped (\d+)", out)
+    return int(found[1]) if found else 0
+
+
 def udp_loss(server, client) -> tuple:
     """``(lost, sent)`` datagrams of a finished iperf3 UDP test, as its server counted them."""
+    report = udp_report(server, client)
+    return report["lost"], report["sent"]
+
+
+def udp_report(server, client) -> dict:
+    """``{"lost", "sent", "loss_at"}`` of a finished iperf3 UDP test, as its server counted them.
+
+    ``loss_at`` lists ``(unix_time, lost)`` for every 1-second interval of the server's report that lost
+    datagrams; the time is the interval's start (iperf3 stamps the test start to the whole second).
+    """
     sent_out, _ = client.communicate(timeout=120)
     out, _ = server.communicate(timeout=30)
     for report in (json.loads(out), json.loads(sent_out)):
@@ -119,5 +142,8 @@ def udp_loss(server, client) -> tuple:
             udp = [s["udp"] for s in end["streams"] if "udp" in s]
             total = {"lost_packets": sum(u["lost_packets"] for u in udp), "packets": sum(u["packets"] for u in udp)}
         if total is not None and "lost_packets" in total:
-            return int(total["lost_packets"]), int(total["packets"])
+            started = report.get("start", {}).get("timestamp", {}).get("timesecs", 0)
+            loss_at = [(started + iv["sum"]["start"], iv["sum"]["lost_packets"])
+                       for iv in report.get("intervals", []) if iv.get("sum", {}).get("lost_packets")]
+            return {"lost": int(total["lost_packets"]), "sent": int(total["packets"]), "loss_at": loss_at}
     raise AssertionError(f"iperf3 reported no UDP totals: server {out[-300:]!r}, client {sent_out[-300:]!r}")
