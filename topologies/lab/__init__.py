@@ -26,16 +26,12 @@ from .reach import (
 )
 from .switches import (
     PortSampler, bridges, controller_packet_counts, count_increase, drop_counts, dump_switches, ofctl,
-    port_counters, port_rx_packets,
-    stale_interfaces,
-    steady_packet_in_rate, switch_tables,
+    port_counters, port_rx_packets, stale_interfaces, steady_packet_in_rate, switch_tables,
 )
 from . import impostor  # noqa: F401  (lab.impostor.FLOW_MOD etc.)
 from .budget import PKT_HOPS_BUDGET, StallWatch, budget_warning, offered_pkt_hops, ovs_cpu_seconds
 from .traffic import (
     TCP_PAYLOAD_SHARE, UDP_FRAME, UDP_PAYLOAD, dscp_counts, goodput_of, host_queue_drops, received_goodput,
-    start_dscp_capture,
-    udp_loss,
-    udp_report,
-    start_iperf_server, start_iperf_tcp, start_iperf_udp, udp_goodputs, wait_iperf_server,
+    start_dscp_capture, start_iperf_server, start_iperf_tcp, start_iperf_udp, udp_goodputs, udp_loss, udp_report,
+    wait_iperf_server,
 )

@@ -57,17 +57,19 @@ def controller_packet_counts(names) -> dict:
     return counts
 
 
-_PORT_STATS = re.compile(r"port\s+(\S+):\s+rx pkts=(\d+).*?tx pkts=(\d+)", re.S)
+_PORT_STATS = re.compile(r"port\s+(\S+):\s+rx pkts=(\d+), bytes=\d+, drop=(\d+), errs=(\d+).*?"
+                         r"tx pkts=(\d+), bytes=\d+, drop=(\d+), errs=(\d+)", re.S)
+
+
+def _port_stats(name) -> list:
+    """``[(port, rx packets, rx drops + errors, tx packets, tx drops + errors), ...]`` of one bridge."""
+    return [(port, int(rx), int(rx_drop) + int(rx_err), int(tx), int(tx_drop) + int(tx_err))
+            for port, rx, rx_drop, rx_err, tx, tx_drop, tx_err in _PORT_STATS.findall(ofctl("dump-ports", name))]
 
 
 def port_counters(name) -> dict:
     """``{port: (rx packets, tx packets)}`` of one bridge (LOCAL excluded)."""
-    return {port: (int(rx), int(tx)) for port, rx, tx in _PORT_STATS.findall(ofctl("dump-ports", name))
-            if port.upper() != "LOCAL"}
-
-
-_PORT_DROPS = re.compile(r"port\s+(\S+):\s+rx pkts=\d+, bytes=\d+, drop=(\d+), errs=(\d+).*?"
-                         r"tx pkts=\d+, bytes=\d+, drop=(\d+), errs=(\d+)", re.S)
+    return {port: (rx, tx) for port, rx, _, tx, _ in _port_stats(name) if port.upper() != "LOCAL"}
 
 
 _METER_DROPS = re.compile(r"meter:(\d+) .*?\n\d+: packet_count:(\d+)")
@@ -82,9 +84,8 @@ def drop_counts(names) -> dict:
     """
     counts = {}
     for name in names:
-        for port, rx_drop, rx_err, tx_drop, tx_err in _PORT_DROPS.findall(ofctl("dump-ports", name)):
-            counts[f"{name}:{port} rx"] = int(rx_drop) + int(rx_err)
-            counts[f"{name}:{port} tx"] = int(tx_drop) + int(tx_err)
+        for port, _, rx_dropped, _, tx_dropped in _port_stats(name):
+            counts[f"{name}:{port} rx"], counts[f"{name}:{port} tx"] = rx_dropped, tx_dropped
         for meter, dropped in _METER_DROPS.findall(ofctl("meter-stats", name)):
             counts[f"{name} meter {meter}"] = int(dropped)
     out = subprocess.run(["ovs-appctl", "coverage/show"], capture_output=True, text=True).stdout
