@@ -112,6 +112,7 @@ class _Pool:
                     raise InvalidInput(f"demand {d.id}: unknown node {end!r}")
         self.src = np.array([ids[d.src] for d in demands], dtype=np.int64)
         self.dst = np.array([ids[d.dst] for d in demands], dtype=np.int64)
+        self.checked = False  # whether candidates() checked the demands' magnitudes (once is enough)
         self.chunks = []  # (node ids, node counts, owners) of the paths added together
         self.count = np.zeros(len(demands), dtype=np.int64)  # paths per demand
         # two 64-bit hashes of (demand, node ids) of every path, sorted: a path found again is not added twice
@@ -238,7 +239,9 @@ class _Pool:
         start = np.concatenate([[0], np.cumsum(lengths)])[:-1]
         nodes = nodes[_ranges(start[order], lengths[order])]
         self.chunks = [(nodes, lengths[order], owners[order])]
-        return self.index.candidates(self.demands, nodes, lengths[order], self.count)
+        cands = self.index.candidates(self.demands, nodes, lengths[order], self.count, check=not self.checked)
+        self.checked = True
+        return cands
 
     @classmethod
     def from_candidates(cls, cands: Candidates):
@@ -284,7 +287,7 @@ class GeneratedModel:
         # max-throughput first (fast): when every demand fits, the max-min LPs need no more paths. When some
         # node must send or receive more than its links carry, not every demand fits, and the level LPs
         # price their own paths: the pass would only cost time (B4 at twice its load: a quarter of it).
-        rates = np.array([d.rate_bps for d in self.cands.demands])
+        rates = self.cands.requests_bps
         if not _node_overloaded(self.cands, rates):
             self._converge(pool, "max-throughput", stats)
         return self._finish(self._max_min(pool, stats), stats)

@@ -203,7 +203,7 @@ def _well_scaled(values) -> bool:
 _LPS_SOLVED = 0  # LPs solved by this process (told to te.progress: te-solve shows it)
 
 
-def _linprog(c, A_ub=None, b_ub=None, A_eq=None, b_eq=None, bounds=None, prescaled=None, options=None):
+def _linprog(c, A_ub=None, b_ub=None, A_eq=None, b_eq=None, bounds=None, prescaled=None, options=None, retry=True):
     """An LP in ``scipy.optimize.linprog``'s form solved by HiGHS, retried as ``_RETRIES`` says.
 
     ``prescaled``: None, "small" or "always" (see ``_PRESCALED``); ``options``: HiGHS options of the
@@ -211,13 +211,15 @@ def _linprog(c, A_ub=None, b_ub=None, A_eq=None, b_eq=None, bounds=None, prescal
     HiGHS model, no conversion layer) unless ``_BACKEND`` is "scipy"; the result has ``linprog``'s
     fields (status, x, fun, marginals). (Starting each max-min level LP from the previous one's
     basis was measured too: no faster on Geant2012 and up to 1.7x slower on Uninett2011.)
+    ``retry=False``: one attempt only, for an LP that may really be infeasible.
     """
     global _LPS_SOLVED
     _LPS_SOLVED += 1
     report("LPs", _LPS_SOLVED)
     off = prescaled == "always" or (prescaled == "small" and len(c) <= _SMALL_LP)
     first = (("highs", _PRESCALED),) if off else (("highs", options),) if options else ()
-    for method, options in (*first, ("highs", {}), *_RETRIES):
+    attempts = (*first, ("highs", {}), *_RETRIES) if retry else (first or (("highs", {}),))[:1]
+    for method, options in attempts:
         if _BACKEND == "highspy":
             res = _highs(c, A_ub, b_ub, A_eq, b_eq, bounds, method, options)
         else:
@@ -349,7 +351,7 @@ class PathModel:
     @cached_property
     def requests_bps(self) -> np.ndarray:
         """Requests in bit/s, exactly as the demands give them."""
-        return np.array([d.rate_bps for d in self.cands.demands], dtype=float)
+        return self.cands.requests_bps
 
     @cached_property
     def entry_capacity(self) -> np.ndarray:
@@ -495,7 +497,7 @@ def build_model(cands: Candidates, objective: str) -> PathModel:
     """
     if objective not in LP_OBJECTIVES:
         raise InvalidInput(f"unknown LP objective {objective!r} (expected one of {', '.join(LP_OBJECTIVES)})")
-    rates_bps = np.array([d.rate_bps for d in cands.demands], dtype=float)
+    rates_bps = cands.requests_bps
     scale = float(cands.capacity_bps.max()) if len(cands.arcs) else 1.0
     model = PathModel(objective, cands, scale, _demand_path(cands), rates_bps / scale, cands.capacity_bps / scale)
     if objective == "max-throughput":
@@ -538,7 +540,7 @@ def repair(cands: Candidates, rates_bps, full=False, target_bps=None) -> np.ndar
     """
     x = np.maximum(np.asarray(rates_bps, dtype=float), 0.0)
     if target_bps is None:
-        requested = np.array([d.rate_bps for d in cands.demands], dtype=float)
+        requested = cands.requests_bps
     else:
         requested = np.maximum(np.asarray(target_bps, dtype=float), 0.0)
     counts = np.diff(cands.path_ptr)
@@ -616,7 +618,7 @@ def fill(cands: Candidates, rates_bps, target_bps=None, rounds=8) -> np.ndarray:
     owner = cands.path_demand
     n_dem = len(cands.demands)
     if target_bps is None:
-        target = np.array([d.rate_bps for d in cands.demands], dtype=float)
+        target = cands.requests_bps
     else:
         target = np.asarray(target_bps, dtype=float)
     if not np.any(target - np.bincount(owner, x, minlength=n_dem) > _NOISE * target):
@@ -766,6 +768,11 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
         if 2 * n_mu < n_free or (n_free > _PRICE_FIX_FREE and n_mu < n_free):
             free, zero, fixed_path = free_mu, zero_mu & ~free_mu, path_mu
             rows |= over
+    # what _merged_lp knows: the demands not carried in full when the last call ended (their groups keep a
+    # demand row), and the last link prices
+    state = {"partial": warm["partial"].copy() if known and len(warm.get("partial", ())) == len(rates)
+             else np.zeros(len(rates), dtype=bool),
+             "hint": warm.get("mu") if known else None}
     x = np.zeros(n_paths)
     lps = 0
     value = None
@@ -782,9 +789,11 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
             with np.errstate(divide="ignore", invalid="ignore"):
                 value = float(np.max(np.where(model.capacity > 0, fixed_load / model.capacity, 0.0), initial=0.0))
         while len(free_ids):
-            res, sub_x, price, lead_cols, group_ptr, group_rate, cols, members, arc_ids = \
-                _merged_lp(model, free_ids, counts, rows, fixed_load)
+            answer = _merged_lp(model, free_ids, counts, rows, fixed_load, state)
             lps += 1
+            if answer is None:  # a shortcut of _merged_lp was wrong for some groups: solved again without it
+                continue
+            res, sub_x, price, lead_cols, group_ptr, group_rate, cols, members, arc_ids = answer
             if mlu:
                 value = float(res.x[-1])
             member_rate = group_rate[np.repeat(np.arange(len(group_rate)), np.diff(group_ptr))]
@@ -796,6 +805,7 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
                 np.repeat(rates[free_ids], counts[free_ids])
             mu = np.zeros(n_arcs)
             mu[arc_ids] = price
+            state["hint"] = mu
             load = path_arc.T @ x
             overloaded = (load > model.capacity * (value if mlu else 1.0) * (1 + 1e-9)) & ~rows
             if not overloaded.any():
@@ -815,8 +825,10 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
             if warm is not None:
                 # the path each demand had in full, alone (its slot among its paths, which later rounds keep), or -1
                 where, alone = _carried_alone(cands, x, rates)
+                allocated = np.bincount(cands.path_demand, x, minlength=len(rates))
                 warm.update(rows=rows, free=free, mu=None if mlu else mu,
-                            held=np.where(alone, where - cands.path_ptr[:-1], -1))
+                            held=np.where(alone, where - cands.path_ptr[:-1], -1),
+                            partial=live & (allocated < rates * (1 - 1e-9)))
                 if mlu:
                     warm["floor"] = floor
             prices = _PRICES.get()
@@ -900,15 +912,33 @@ def _clear_by_price(cands: Candidates, reduced):
     return path, best > _FIX_MARGIN, (best < -_FIX_MARGIN) & (runner_up > best + _FIX_MARGIN)
 
 
-def _merged_lp(model: PathModel, free_ids, counts, rows, fixed_load):
+def _merged_lp(model: PathModel, free_ids, counts, rows, fixed_load, state):
     """The LP of the free demands merged (see :func:`_solve_fix_and_merge`), solved.
 
     Returns (result, the groups' path rates, the row links' prices per unit of rate, the paths
     of each group's first member, group offsets into them, group requests, the free demands'
-    paths, each free demand's group, the row links).
+    paths, each free demand's group, the row links), or None when the caller must solve again
+    because ``state`` changed. ``state`` holds ``partial`` (a bool per demand, see below) and
+    ``hint``, the last link prices (per arc) or None.
+
+    A group with several paths that is carried in full (min-MLU: every group; max-throughput: every
+    group with no member in ``partial``) needs no row of its own: one of its paths, the
+    *reference* (its cheapest under the ``hint`` prices), carries what the others do not, so each
+    other path's variable stands for moving rate off the reference (cost and link use: its own minus
+    the reference's) and is bounded by the group's request. Only a group with three or more paths
+    keeps a row (its other paths together carry at most the request). Kdl's merged LPs so lose most
+    of their 15,000-31,000 demand rows and keep their 60-140 link rows. For max-throughput that
+    assumes each such group is worth carrying in full, which the answer checks:
+
+    - a group whose cheapest reduced cost comes out positive (carrying it costs more than it gains)
+      was not: its members join ``partial`` and None is returned;
+    - when the assumption makes the LP infeasible (the requests do not fit), the LP is solved with a
+      row for every group instead, and the groups it does not carry in full join ``partial``.
+
+    ``partial`` only grows, so the LPs of one call end. When the answer passes, it is optimal for
+    the LP with a row per group (complementary slackness, to HiGHS's tolerance).
     """
     cands, mlu = model.cands, model.objective == "min-mlu"
-    path_arc = cands.path_arc
     cost = model.c[:len(cands.paths)]
     cols, groups, group_ptr, members = _merge_free(cands, cost, free_ids, counts, rows)
     lead_cols = cols[groups]  # paths of each group's first member
@@ -916,44 +946,110 @@ def _merged_lp(model: PathModel, free_ids, counts, rows, fixed_load):
     group_rate = np.zeros(n_groups)
     np.add.at(group_rate, members, model.rates[free_ids])
     arc_ids = np.flatnonzero(rows)
+    use = cands.path_arc[lead_cols][:, arc_ids].tocsr()  # paths x row links
+    c_lead = cost[lead_cols]
+    sizes = np.diff(group_ptr)
+    full = sizes > 1
+    full[members[state["partial"][free_ids]]] = False
+    key = c_lead if state["hint"] is None else c_lead + use @ state["hint"][arc_ids]
+    args = (model, use, c_lead, group_ptr, group_rate, arc_ids, fixed_load)
+    answer = _reference_lp(*args, full, key)
+    if answer is None:  # the groups assumed full do not fit, or HiGHS failed on the substitution: the plain LP
+        full[:] = False
+        answer = _reference_lp(*args, full, key)
+        if not mlu:
+            carried = np.add.reduceat(answer[1], group_ptr[:-1]) if n_sub else np.zeros(0)
+            short = (sizes > 1) & (carried < group_rate * (1 - 1e-9))
+            state["partial"][free_ids[short[members]]] = True
+    res, sub_x, price = answer
+    if not mlu and full.any():
+        least = np.minimum.reduceat(c_lead + use @ price, group_ptr[:-1])
+        wrong = full & (least > _GROUP_TOL)
+        if wrong.any():
+            state["partial"][free_ids[wrong[members]]] = True
+            return None
+    return res, sub_x, price, lead_cols, group_ptr, group_rate, cols, members, arc_ids
+
+
+_GROUP_TOL = 1e-7  # HiGHS's dual feasibility tolerance: a group assumed full is wrong above this
+
+
+def _reference_lp(model: PathModel, use, c_sub, group_ptr, group_rate, arc_ids, fixed_load, full, key):
+    """The merged LP with the groups ``full`` carried in full on their reference (see :func:`_merged_lp`).
+
+    Each full group's reference is its first path by ``key``. Returns (result, each group path's rate,
+    the row links' prices per unit of rate), or None when HiGHS did not solve the LP with some group
+    ``full``: infeasible (max-throughput: the requests do not fit), or numerically too hard (moving
+    rate off a 1 bit/s link's reference onto a 1 Tbit/s one). With no group ``full`` the LP is the
+    plain one (a row per group with several paths), retried as every LP here is.
+    """
+    mlu = model.objective == "min-mlu"
+    n_sub, n_groups = len(c_sub), len(group_ptr) - 1
     row_cap = model.capacity[arc_ids]
-    # a group with one path has its request as its variable's bound; the others a row each
-    single = np.diff(group_ptr) == 1
-    multi = np.flatnonzero(~single)
-    upper = np.full(n_sub, np.inf)
-    upper[group_ptr[:-1][single]] = group_rate[single]
-    sizes = np.diff(group_ptr)[multi]
-    demand_rows = sp.csr_matrix((np.ones(int(sizes.sum())), _ranges(group_ptr[multi], sizes),
-                                 np.r_[0, np.cumsum(sizes)]), shape=(len(multi), n_sub))
+    sizes = np.diff(group_ptr)
+    group_of = np.repeat(np.arange(n_groups), sizes)
+    ref = np.lexsort((np.arange(n_sub), key, group_of))[group_ptr[:-1]]
+    is_ref = np.zeros(n_sub, dtype=bool)
+    is_ref[ref[full]] = True
+    var = np.flatnonzero(~is_ref)  # the LP's columns
+    owner = group_of[var]
+    moved = full[owner]  # columns that move rate off their group's reference
+    shift = sp.csr_matrix((np.ones(int(moved.sum())), (np.flatnonzero(moved), ref[owner[moved]])),
+                          shape=(len(var), n_sub))
+    A_use = (use[var] - shift @ use).T.tocsr()
+    c_var = c_sub[var] - shift @ c_sub
+    base = use[ref[full]].T @ group_rate[full]  # the references' load, in full
+    one = sizes[owner] == 1
+    upper = np.full(len(var), np.inf)
+    upper[one | moved] = group_rate[owner[one | moved]]
+    # a row for each group with several paths not assumed full (all its paths) and each full one with 3 or more
+    row_groups = np.flatnonzero(np.where(full, sizes > 2, sizes > 1))
+    in_row = np.flatnonzero(np.isin(owner, row_groups))
+    demand_rows = sp.csr_matrix((np.ones(len(in_row)), (np.searchsorted(row_groups, owner[in_row]), in_row)),
+                                shape=(len(row_groups), len(var)))
+    assumed = bool(full.any())
     if mlu:
         # load - MLU * capacity <= -fixed load, each row times row_scale (see build_model); a single
-        # path's variable is its request exactly
+        # path's variable is its request exactly, and so is the sum over a group's row (a full group's
+        # row, over all but its reference, is at most the request)
         scale_r = model.row_scale[arc_ids]
-        A_arc = sp.hstack([sp.diags(scale_r) @ path_arc[lead_cols][:, arc_ids].T.tocsr(),
-                           sp.csr_matrix(-(scale_r * row_cap)[:, None])], format="csr")
-        A_dem = sp.hstack([demand_rows, sp.csr_matrix((len(multi), 1))], format="csr")
-        c = np.zeros(n_sub + 1)
+        A_arc = sp.hstack([sp.diags(scale_r) @ A_use, sp.csr_matrix(-(scale_r * row_cap)[:, None])], format="csr")
+        A_rows = sp.hstack([demand_rows, sp.csr_matrix((len(row_groups), 1))], format="csr")
+        eq = ~full[row_groups]
+        A = sp.vstack([A_arc, A_rows[~eq]], format="csr")
+        b = np.concatenate([-scale_r * (fixed_load[arc_ids] + base), group_rate[row_groups[~eq]]])
+        c = np.zeros(len(var) + 1)
         c[-1] = 1.0
-        lower = np.zeros(n_sub + 1)
-        lower[:-1] = np.where(np.isfinite(upper), upper, 0.0)
-        bounds = np.column_stack([lower, np.r_[upper, np.inf]])
-        res = _linprog(c, A_arc, -scale_r * fixed_load[arc_ids], A_dem if len(multi) else None,
-                       group_rate[multi] if len(multi) else None, bounds=bounds)
+        lower = np.zeros(len(var) + 1)
+        lower[:-1][one] = upper[one]
+        res = _linprog(c, A, b, A_rows[eq] if eq.any() else None, group_rate[row_groups[eq]] if eq.any() else None,
+                       bounds=np.column_stack([lower, np.r_[upper, np.inf]]), retry=not assumed)
+        if assumed and res.status != 0:
+            return None
         _check(res, "min-mlu")
-        return (res, res.x[:-1], np.maximum(-res.ineqlin.marginals, 0.0) * scale_r, lead_cols, group_ptr,
-                group_rate, cols, members, arc_ids)
-    # each arc row is divided by its capacity (see the module notes)
-    A_arc = sp.diags(1.0 / row_cap) @ path_arc[lead_cols][:, arc_ids].T.tocsr()
-    A = sp.vstack([A_arc, demand_rows], format="csr")
-    b = np.concatenate([np.maximum(row_cap - fixed_load[arc_ids], 0.0) / row_cap, group_rate[multi]])
-    if n_sub <= _PRIMAL_COLUMNS:
-        options = _PRIMAL if len(multi) else None
+        price = np.maximum(-res.ineqlin.marginals[:len(arc_ids)], 0.0) * scale_r
+        x_var = res.x[:-1]
     else:
-        options = _IPM if A.shape[0] * 20 > n_sub else None
-    res = _linprog(cost[lead_cols], A, b, bounds=np.column_stack([np.zeros(n_sub), upper]), options=options)
-    _check(res, "max-throughput")
-    return (res, res.x, -res.ineqlin.marginals[:len(arc_ids)] / row_cap, lead_cols, group_ptr, group_rate, cols,
-            members, arc_ids)
+        # each arc row is divided by its capacity (see the module notes)
+        A = sp.vstack([sp.diags(1.0 / row_cap) @ A_use, demand_rows], format="csr")
+        b = np.concatenate([(np.maximum(row_cap - fixed_load[arc_ids], 0.0) - base) / row_cap,
+                            group_rate[row_groups]])
+        if len(var) <= _PRIMAL_COLUMNS:
+            options = _PRIMAL if len(row_groups) else None
+        else:
+            options = _IPM if A.shape[0] * 20 > len(var) else None
+        res = _linprog(c_var, A, b, bounds=np.column_stack([np.zeros(len(var)), upper]), options=options,
+                       retry=not assumed)
+        if assumed and res.status != 0:
+            return None
+        _check(res, "max-throughput")
+        price = -res.ineqlin.marginals[:len(arc_ids)] / row_cap
+        x_var = res.x
+    sub_x = np.zeros(n_sub)
+    sub_x[var] = np.maximum(x_var, 0.0)
+    moved_sum = np.add.reduceat(sub_x, group_ptr[:-1]) if n_sub else np.zeros(0)
+    sub_x[ref[full]] = np.maximum(group_rate[full] - moved_sum[full], 0.0)
+    return res, sub_x, price
 
 
 def _most_loaded(util, floor):

@@ -18,6 +18,7 @@ import operator
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import networkx as nx
 import numpy as np
@@ -131,6 +132,13 @@ class Candidates:
         """``arcs x paths`` incidence (transpose of :attr:`path_arc`)."""
         return self.path_arc.T.tocsr()
 
+    @cached_property
+    def requests_bps(self) -> np.ndarray:
+        """Each demand's request (bit/s), read once: a Python loop over Kdl's 567,762 demands costs 0.2 s."""
+        rates = np.array([d.rate_bps for d in self.demands], dtype=float)
+        rates.setflags(write=False)  # shared by every reader
+        return rates
+
     @classmethod
     def from_paths(cls, graph: nx.DiGraph, demands, paths_per_demand) -> "Candidates":
         """Index explicit candidate paths (one list of node tuples per demand).
@@ -199,13 +207,15 @@ class _Index:
 
         return sorted(unique, key=key)
 
-    def candidates(self, demands, node_ids, lengths, counts):
+    def candidates(self, demands, node_ids, lengths, counts, check=True):
         """Index paths given as one array of node ids, the node count of each path, and paths per demand.
 
         Raises :class:`te.errors.InvalidInput` for capacities or requests outside the engine's
-        bounds (:func:`te.model.check_magnitudes`).
+        bounds (:func:`te.model.check_magnitudes`), unless ``check`` is false (the same demands
+        and arcs were checked already).
         """
-        check_magnitudes(self.arcs, self.capacity, demands)
+        if check:
+            check_magnitudes(self.arcs, self.capacity, demands)
         path_ptr = np.zeros(len(demands) + 1, dtype=np.int64)
         np.cumsum(counts, out=path_ptr[1:])
         node_ids = np.asarray(node_ids, dtype=np.int32)

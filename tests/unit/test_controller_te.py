@@ -198,7 +198,9 @@ def test_a_split_intent_keeps_its_bucket_slots_so_a_failed_path_moves_only_its_o
     p = plan(f, [i], headroom=0.1)
     [a] = p.allocations
     assert len(a.paths) == 2
-    x, y = a.paths  # a third path: y's aggregation switch over its other core
+    # a third path: y's aggregation switch over its other core (y: the path over the lower-numbered switches;
+    # the plan may list its two equally good paths either way round)
+    y, x = sorted(a.paths, key=lambda q: q.dpids)
     (d0, d1, d2, d3, d4), (h0, h1, _, h3) = y.dpids, y.hops
     z = dataclasses.replace(y, dpids=(d0, d1, d2 - 1, d3, d4), hops=(h0, (h1[0], h1[1] - 1), (d2 - 1, 4), h3))
     a = dataclasses.replace(a, paths=(x, y, z))
