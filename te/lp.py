@@ -451,16 +451,29 @@ class PathModel:
         cands = self.cands
         if not len(cands.paths):
             return solution_from_rates(cands, self.objective, "optimal", np.zeros(0), 0.0, {"lps": 0, **self.size})
-        elif self.objective == "max-min":
+        if self.objective == "max-min":
             rates, lps, cands = _solve_max_min(self)
-        elif self.objective == "max-throughput":
-            x, lps, _ = _solve_fix_and_merge(self, self.warm)
+            return solution_from_rates(cands, self.objective, "optimal", rates, float(rates.sum()),
+                                       {"lps": lps, **self.size})
+        return self.finish(*self.solve_lps())
+
+    def solve_lps(self):
+        """max-throughput or min-mlu: the LPs only, as (scaled path rates, LPs solved, MLU or None).
+
+        :meth:`finish` makes the :class:`te.model.Solution` (repair, fill). Column generation prices
+        every round's LPs but needs a routing from its last round only (on Kdl, repair and fill cost
+        0.3 s a round).
+        """
+        return _solve_fix_and_merge(self, self.warm)
+
+    def finish(self, x, lps, value):
+        """The :class:`te.model.Solution` of :meth:`solve_lps`'s answer: within every capacity and request."""
+        cands = self.cands
+        if self.objective == "max-throughput":
             rates = fill(cands, repair(cands, x * self.scale))
-        else:
-            x, lps, value = _solve_fix_and_merge(self, self.warm)
-            rates = repair(cands, x * self.scale, full=True)
-        if self.objective != "min-mlu":
             value = float(rates.sum())
+        else:
+            rates = repair(cands, x * self.scale, full=True)
         return solution_from_rates(cands, self.objective, "optimal", rates, value, {"lps": lps, **self.size})
 
 
@@ -902,13 +915,18 @@ def _clear_by_price(cands: Candidates, reduced):
     >>> path.tolist(), at_zero.tolist(), in_full.tolist()
     ([1, 2], [False, True], [True, False])
     """
-    order = np.lexsort((np.arange(len(reduced)), reduced, cands.path_demand))
     first = cands.path_ptr[:-1]
-    path = order[first]
-    best = reduced[path]
+    counts = np.diff(cands.path_ptr)
+    path = first.copy()
     runner_up = np.full(len(first), np.inf)  # the next cheapest of each demand's paths
-    two = np.diff(cands.path_ptr) > 1
-    runner_up[two] = reduced[order[first[two] + 1]]
+    two = np.flatnonzero(counts > 1)
+    if len(two):  # only demands with several paths need sorting (lexsort is stable: ties keep path order)
+        sub = _ranges(first[two], counts[two])
+        sub = sub[np.lexsort((reduced[sub], cands.path_demand[sub]))]
+        at = np.concatenate([[0], np.cumsum(counts[two])[:-1]])
+        path[two] = sub[at]
+        runner_up[two] = reduced[sub[at + 1]]
+    best = reduced[path]
     return path, best > _FIX_MARGIN, (best < -_FIX_MARGIN) & (runner_up > best + _FIX_MARGIN)
 
 

@@ -207,12 +207,20 @@ class _Index:
 
         return sorted(unique, key=key)
 
-    def candidates(self, demands, node_ids, lengths, counts, check=True):
+    def path_arcs(self, node_ids, lengths):
+        """The arc ids of paths given as one array of node ids and the node count of each (-1: no such arc)."""
+        node_ptr = np.concatenate([[0], np.cumsum(lengths)])
+        # consecutive node pairs within each path (drop the pair spanning two paths)
+        mask = np.ones(max(len(node_ids) - 1, 0), dtype=bool)
+        mask[node_ptr[1:-1] - 1] = False
+        return self.arc_id[node_ids[:-1][mask], node_ids[1:][mask]] if len(node_ids) else np.zeros(0, np.int64)
+
+    def candidates(self, demands, node_ids, lengths, counts, check=True, arc_ids=None):
         """Index paths given as one array of node ids, the node count of each path, and paths per demand.
 
         Raises :class:`te.errors.InvalidInput` for capacities or requests outside the engine's
         bounds (:func:`te.model.check_magnitudes`), unless ``check`` is false (the same demands
-        and arcs were checked already).
+        and arcs were checked already). ``arc_ids``: the paths' :meth:`path_arcs`, if known.
         """
         if check:
             check_magnitudes(self.arcs, self.capacity, demands)
@@ -222,10 +230,8 @@ class _Index:
         lengths = np.asarray(lengths, dtype=np.int64)
         node_ptr = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=node_ptr[1:])
-        # consecutive node pairs within each path (drop the pair spanning two paths)
-        mask = np.ones(max(len(node_ids) - 1, 0), dtype=bool)
-        mask[node_ptr[1:-1] - 1] = False
-        arc_ids = self.arc_id[node_ids[:-1][mask], node_ids[1:][mask]] if len(node_ids) else np.zeros(0, np.int64)
+        if arc_ids is None:
+            arc_ids = self.path_arcs(node_ids, lengths)
         paths = PathList(self.nodes, node_ptr, node_ids)
         if np.any(arc_ids < 0):
             bad = int(np.searchsorted(np.cumsum(lengths - 1), np.flatnonzero(arc_ids < 0)[0], side="right"))

@@ -225,3 +225,39 @@ def test_repetita_min_mlu_reaches_the_edge_optimum(name):
     assert k4 > optimum * 1.01
     assert auto.max_link_utilization == pytest.approx(optimum, rel=1e-6)
     assert auto.stats["paths_per_demand_max"] <= 4
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_paths_added_to_a_sorted_pool_index_like_a_fresh_sort(seed):
+    """The pool inserts each round's new paths after their demand's (and their arc ids likewise) instead of
+    sorting everything again: the candidates are the same as from one sort of every path."""
+    from te.colgen import _Pool
+    from te.paths import _Index
+
+    rng = np.random.default_rng(seed)
+    g = nx.connected_watts_strogatz_graph(30, 4, 0.3, seed=seed).to_directed()
+    nx.set_edge_attributes(g, 1.0, "capacity")
+    g = nx.relabel_nodes(g, str)
+    demands = [Demand(f"d{i}", str(u), str(v), 1.0) for i, (u, v) in
+               enumerate(rng.choice(30, size=(40, 2))) if u != v]
+    index = _Index(g)
+    every = [list(itertools.islice(nx.shortest_simple_paths(g, d.src, d.dst), 4)) for d in demands]
+    rounds = [[(i, p) for i, paths in enumerate(every) for p in paths[r:r + 1] if rng.random() < 0.7]
+              for r in range(4)]
+
+    def batch(pairs):
+        ids = index.node_index
+        nodes = np.array([ids[n] for _, p in pairs for n in p], dtype=np.int32)
+        return np.array([i for i, _ in pairs], dtype=np.int64), nodes, np.array([len(p) for _, p in pairs])
+
+    pool, fresh = _Pool(index, demands), _Pool(index, demands)
+    for pairs in rounds:
+        if pairs:
+            pool._add(*batch(pairs))
+        incremental = pool.candidates()  # sorted once, then inserted into
+    for pairs in rounds:
+        if pairs:
+            fresh._add(*batch(pairs))
+    once = fresh.candidates()
+    assert incremental.paths == once.paths and incremental.path_ptr.tolist() == once.path_ptr.tolist()
+    assert (incremental.path_arc != once.path_arc).nnz == 0
