@@ -73,7 +73,9 @@ _MAX_ROUNDS = 200
 # Paths added per round at most, the most improving first. Kdl's first round (567,762 gravity demands, most
 # crossing a full link) found 488,256 improving paths; the LP over all of them (666,095 columns, 321,309 rows)
 # was not solved in 4 minutes (HiGHS's IPM: 26 iterations). With 50,000, the next LP has 93,656 columns and
-# 26,748 rows: 15 s. Rounds elsewhere add far fewer (Cogentco: at most about 5,000).
+# 26,748 rows: 15 s. Since the merged LPs need no row for a group carried in full (te.lp._merged_lp), the whole
+# Kdl max-throughput run took 74 s with 15,000, 108 s with 20,000, 66 s with 25,000, 88 s with 35,000 and
+# 78-80 s with 50,000: sensitive, 25,000 kept. Rounds elsewhere add far fewer (Cogentco: at most about 5,000).
 _MAX_NEW = 25_000
 
 
