@@ -258,7 +258,7 @@ def build_alpha_fair(cands: Candidates, alpha):
 def _build(cands: Candidates, alpha: float):
     """:func:`build_alpha_fair` without the check of ``alpha`` (tests and benchmarks explore beyond MAX_ALPHA)."""
     alpha = float(alpha)
-    rates = np.array([d.rate_bps for d in cands.demands], dtype=float)
+    rates = cands.requests_bps
     weights = np.array([d.weight for d in cands.demands], dtype=float)
     counts = np.diff(cands.path_ptr)
     demand_ids = np.flatnonzero((rates > 0) & (counts > 0))

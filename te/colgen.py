@@ -115,7 +115,7 @@ class _Pool:
         self.src = np.array([ids[d.src] for d in demands], dtype=np.int64)
         self.dst = np.array([ids[d.dst] for d in demands], dtype=np.int64)
         self.checked = False  # whether candidates() checked the demands' magnitudes (once is enough)
-        self.arcs = None  # the arc ids of the first chunk's paths, when the last candidates() left them
+        self.arcs = None  # once candidates() ran: the arc ids of its paths, the first chunk (sorted by demand)
         self.chunks = []  # (node ids, node counts, owners) of the paths added together
         self.count = np.zeros(len(demands), dtype=np.int64)  # paths per demand
         # two 64-bit hashes of (demand, node ids) of every path, sorted: a path found again is not added twice
@@ -235,23 +235,20 @@ class _Pool:
         return added, left_out
 
     def candidates(self) -> Candidates:
-        if len(self.chunks) > 1 and np.all(np.diff(self.chunks[0][2]) >= 0):
-            # the first chunk is sorted by demand (the last call left it so): the new paths are inserted after
-            # their demand's (one pass; re-sorting Kdl's 21 M node ids took 0.4 s a round)
+        arcs = None
+        if self.arcs is not None and len(self.chunks) > 1:
+            # the first chunk is the last call's, sorted by demand, with its arc ids: the new paths (and their arc
+            # ids) are inserted after their demand's (one pass; re-sorting Kdl's 21 M node ids took 0.4 s a round)
             nodes, lengths, owners = self.chunks[0]
             new_nodes, new_lengths, new_owners = self._sorted(self.chunks[1:])
             at = np.searchsorted(owners, new_owners, side="right")  # each new path's place among the old ones
             node_at = np.concatenate([[0], np.cumsum(lengths)])[at]
             nodes = np.insert(nodes, np.repeat(node_at, new_lengths), new_nodes)
-            arcs = None
-            if self.arcs is not None:  # the first chunk's arc ids, from the last call: likewise
-                arc_at = np.concatenate([[0], np.cumsum(lengths - 1)])[at]
-                arcs = np.insert(self.arcs, np.repeat(arc_at, new_lengths - 1),
-                                 self.index.path_arcs(new_nodes, new_lengths))
+            arc_at = np.concatenate([[0], np.cumsum(lengths - 1)])[at]
+            arcs = np.insert(self.arcs, np.repeat(arc_at, new_lengths - 1), self.index.path_arcs(new_nodes, new_lengths))
             lengths, owners = np.insert(lengths, at, new_lengths), np.insert(owners, at, new_owners)
         else:
             nodes, lengths, owners = self._sorted(self.chunks)
-            arcs = None
         self.chunks = [(nodes, lengths, owners)]
         cands = self.index.candidates(self.demands, nodes, lengths, self.count, check=not self.checked,
                                       arc_ids=arcs)

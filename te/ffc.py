@@ -304,7 +304,7 @@ class _Model:
         self.cands, self.k, self.protect = cands, k, protect
         self.n_paths, self.n_dem = len(cands.paths), len(cands.demands)
         self.scale = float(cands.capacity_bps.max()) if len(cands.arcs) else 1.0
-        self.requests = np.array([d.rate_bps for d in cands.demands], dtype=float)
+        self.requests = cands.requests_bps
         # surviving tunnels of every (demand, kill set); a demand without kill sets: all its tunnels
         kills = kill_sets(cands, k, protect, fixed)
         rows, cols, row_demand = [], [], []

@@ -905,7 +905,7 @@ class AlphaInGroupsModel:
             return stage_a
         index = _group_index(cands.demands, self.groups)  # -1: ungrouped
         scale = float(cands.capacity_bps.max())
-        requests = np.array([d.rate_bps for d in cands.demands]) / scale
+        requests = cands.requests_bps / scale
         weights = np.array([d.weight for d in cands.demands])
         held = stage_a.allocated_bps / scale
         f = cp.Variable(len(cands.paths), nonneg=True)

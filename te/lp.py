@@ -1021,8 +1021,9 @@ def _reference_lp(model: PathModel, use, c_sub, group_ptr, group_rate, arc_ids, 
     upper = np.full(len(var), np.inf)
     upper[one | moved] = group_rate[owner[one | moved]]
     # a row for each group with several paths not assumed full (all its paths) and each full one with 3 or more
-    row_groups = np.flatnonzero(np.where(full, sizes > 2, sizes > 1))
-    in_row = np.flatnonzero(np.isin(owner, row_groups))
+    has_row = np.where(full, sizes > 2, sizes > 1)
+    row_groups = np.flatnonzero(has_row)
+    in_row = np.flatnonzero(has_row[owner])
     demand_rows = sp.csr_matrix((np.ones(len(in_row)), (np.searchsorted(row_groups, owner[in_row]), in_row)),
                                 shape=(len(row_groups), len(var)))
     assumed = bool(full.any())

@@ -72,7 +72,7 @@ def _fill(cands: Candidates, arc_path) -> np.ndarray:
     path_arc = cands.path_arc
     n_paths = len(cands.paths)
     weights = np.array([d.weight for d in cands.demands], dtype=float)
-    requests = np.array([d.rate_bps for d in cands.demands], dtype=float)
+    requests = cands.requests_bps
     priority = np.array([d.priority for d in cands.demands], dtype=np.int64)
     ptr, path_demand = cands.path_ptr, cands.path_demand
     capacity = cands.capacity_bps
