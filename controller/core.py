@@ -476,9 +476,14 @@ class Core:
         self._forget_unconfirmed_links(now)
         self._place_file_hosts(now)
         if not self.leading:
-            if not self.reading:
+            # A follower shows a plan too (its REST answers, and what it starts from if it wins), but, like a
+            # restarted leader, not one judged on a half-rediscovered network: an intent it would call
+            # "no path" may be routed by the leader, and stays so when this follower takes over.
+            if self.restoring and self._restore_done(now):
+                self.restoring = False
+            if not self.reading and not self.restoring:
                 self.te_plan = self._te_plan_for(frozenset())
-            return Batch(recheck_after=self._recheck_after(now))
+            return Batch(recheck_after=RECHECK_S if self.restoring else self._recheck_after(now))
         if self.restoring:
             if self._restore_done(now):
                 self.restoring = False

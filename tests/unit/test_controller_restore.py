@@ -1,9 +1,12 @@
 """A restarted controller that adopts the switches' state recomputes exactly that state: no change to send."""
+from collections import Counter
+
 from controller.core import Core
 from controller.pipeline import TE_GROUP_MIN
 from controller.restore import PARTS, Readback, hosts_from_routes, id_hints
 from controller.settings import Settings
 from controller.specs import FlowSpec, State
+from controller.topology import LinkInfo
 
 from fakeof import FakeSwitches
 from test_controller_te import fabric_at
@@ -52,8 +55,9 @@ def history():
     return full, core.intents.list(), switches.state()
 
 
-def restarted(full, intents, on_switches, restore_timeout):
-    """A new core that meets the switches as they are: connected, read back, links rediscovered."""
+def restarted(full, intents, on_switches, restore_timeout, links=True):
+    """A new core that meets the switches as they are: connected, read back, links rediscovered (unless not
+    ``links``)."""
     fabric = full.__class__(full.link_info, full.default_capacity_bps)
     core = Core(Settings(intent_store="", restore_timeout=restore_timeout), full.link_info)
     core.fabric = fabric
@@ -63,9 +67,14 @@ def restarted(full, intents, on_switches, restore_timeout):
         held = on_switches.for_dpid(dpid)
         for part, specs in (("flows", held.flows()), ("groups", held.groups()), ("meters", held.meters())):
             core.readback(dpid, part, specs, True, 0.0)
-    for (a, pa), (b, pb) in sorted(full.links.items()):
-        core.link_added(a, pa, b, pb, 0.1)
+    if links:
+        rediscover(core, full, 0.1)
     return core
+
+
+def rediscover(core, full, now):
+    for (a, pa), (b, pb) in sorted(full.links.items()):
+        core.link_added(a, pa, b, pb, now)
 
 
 def test_a_restarted_core_adopts_the_ids_on_the_switches_and_sends_no_change():
@@ -78,6 +87,45 @@ def test_a_restarted_core_adopts_the_ids_on_the_switches_and_sends_no_change():
     batch = core.recompute(5.0)  # past the settle time: the restore gate opens
     assert not core.restoring
     assert batch.changes == []
+
+
+def described(full):
+    """``full`` as a topology file describes it (as the lab's controllers get it): every switch and link."""
+    expected = {}
+    for (a, _), (b, _) in full.links.items():
+        expected.setdefault(a, Counter())[b] += 1
+    info = full.link_info
+    full.link_info = LinkInfo(info.capacity_bps, expected, {d: f"s{d:x}" for d in full.switches}, info.hosts)
+    return full
+
+
+def test_a_restarted_follower_plans_only_once_its_links_are_back():
+    """Seen in CI: a follower restarted a few seconds before the leader died had seen few LLDP packets; it
+    planned on that view, showed its intents "unroutable: no path", and the new leader's REST answers kept
+    saying so between winning the election and taking over. A restarted follower, like a restarted leader,
+    judges nothing before the network is back."""
+    full, intents, on_switches = history()
+    core = restarted(described(full), intents, on_switches, restore_timeout=60.0, links=False)
+    core.leading = False  # a cluster member starts as a follower
+    assert core.fabric.hosts  # learned from the routes: every intent's hosts are located
+    assert core.recompute(0.2).sends == []
+    assert not core.te_plan.allocations  # no verdict yet, so none is shown
+    assert {a["state"] for a in core.allocations_body()["allocations"]} == {"pending"}
+    rediscover(core, full, 0.3)
+    assert core.recompute(0.4).sends == []
+    assert len(core.te_plan.allocations) == len(intents)
+    assert all(a.routable for a in core.te_plan.allocations)
+
+
+def test_a_follower_plans_after_the_restore_timeout_whatever_links_are_missing():
+    full, intents, on_switches = history()
+    core = restarted(described(full), intents, on_switches, restore_timeout=5.0, links=False)
+    core.leading = False
+    core.recompute(4.9)
+    assert not core.te_plan.allocations
+    core.recompute(5.0)  # a link the topology file lists may really be down: plan on what there is
+    assert len(core.te_plan.allocations) == len(intents)
+    assert not any(a.routable for a in core.te_plan.allocations if a.src.dpid != a.dst.dpid)
 
 
 def test_without_adopting_the_ids_a_fresh_controller_would_renumber_everything():
