@@ -196,9 +196,7 @@ class _Pool:
         keep = np.zeros(len(owners), dtype=bool)
         keep[order[first & ~known]] = True
         if keep.any():
-            m0, m1 = np.concatenate([s0, keys[0][keep]]), np.concatenate([s1, keys[1][keep]])
-            merged = np.lexsort((m1, m0))
-            self.seen = (m0[merged], m1[merged])
+            self.seen = _merged_keys(s0, s1, k0[first & ~known], k1[first & ~known])
             mask = np.repeat(keep, lengths)
             self.chunks.append((raw[mask], lengths[keep], owners[keep]))
             np.add.at(self.count, owners[keep], 1)
@@ -276,6 +274,22 @@ class _Pool:
         ptr = cands.paths.ptr
         pool._add(cands.path_demand, np.asarray(cands.paths.node_ids), np.diff(ptr))
         return pool
+
+
+def _merged_keys(s0, s1, n0, n1):
+    """Key pairs ``(s0, s1)`` and ``(n0, n1)``, each sorted, merged into one sorted pair of arrays.
+
+    One pass, where sorting both again took Kdl about 0.1 s a round (900,000 paths).
+
+    >>> u = lambda *v: np.array(v, dtype=np.uint64)
+    >>> [k.tolist() for k in _merged_keys(u(1, 4, 4, 9), u(5, 1, 7, 0), u(0, 4, 4, 12), u(3, 0, 2, 1))]
+    [[0, 1, 4, 4, 4, 4, 9, 12], [3, 5, 0, 1, 2, 7, 0, 1]]
+    """
+    at = np.searchsorted(s0, n0, side="left")
+    end = np.searchsorted(s0, n0, side="right")
+    for i in np.flatnonzero(end > at):  # the same first key already there (rare): place by the second
+        at[i] += np.searchsorted(s1[at[i]:end[i]], n1[i])
+    return np.insert(s0, at, n0), np.insert(s1, at, n1)
 
 
 @dataclass(eq=False)

@@ -179,8 +179,9 @@ class _Index:
         self.tail, self.head = tail, head
         self.capacity = np.array([graph[u][v]["capacity"] for u, v in self.arcs], dtype=float)
         self.weight = np.array([graph[u][v].get("weight", 1.0) for u, v in self.arcs], dtype=float)
-        self.arc_id = np.full((n, n), -1, dtype=np.int64)
+        self.arc_id = np.full((n, n), -1, dtype=np.int32 if len(self.arcs) < 2 ** 31 else np.int64)
         self.arc_id[tail, head] = np.arange(len(self.arcs))
+        self._ones = np.ones(0)  # read-only, shared by the path-arc matrices built here (see candidates)
         # Equal-cost paths: Yen's and Dijkstra's choice among ties depends on SciPy internals,
         # so every arc weight gets a perturbation (far below any real cost difference) growing
         # with the arc's rank by name; among equal-cost paths the one on lower-named arcs wins.
@@ -213,7 +214,9 @@ class _Index:
         # consecutive node pairs within each path (drop the pair spanning two paths)
         mask = np.ones(max(len(node_ids) - 1, 0), dtype=bool)
         mask[node_ptr[1:-1] - 1] = False
-        return self.arc_id[node_ids[:-1][mask], node_ids[1:][mask]] if len(node_ids) else np.zeros(0, np.int64)
+        if not len(node_ids):
+            return np.zeros(0, self.arc_id.dtype)
+        return self.arc_id[node_ids[:-1][mask], node_ids[1:][mask]]
 
     def candidates(self, demands, node_ids, lengths, counts, check=True, arc_ids=None):
         """Index paths given as one array of node ids, the node count of each path, and paths per demand.
@@ -241,8 +244,13 @@ class _Index:
         np.cumsum(hops, out=arc_ptr[1:])
         small = arc_ptr[-1] < 2 ** 31 - 1
         index_type = np.int32 if small else np.int64
-        path_arc = sp.csr_matrix((np.ones(len(arc_ids)), arc_ids.astype(index_type), arc_ptr.astype(index_type)),
-                                 shape=(len(lengths), len(self.arcs)))
+        if len(self._ones) < len(arc_ids):
+            # column generation builds a matrix of tens of millions of ones every round (Kdl: 21 M): they are
+            # one read-only buffer, grown when needed, rather than a new one each time (0.2 s a round)
+            self._ones = np.ones(int(len(arc_ids) * 1.25) + 1024)
+            self._ones.flags.writeable = False
+        path_arc = sp.csr_matrix((self._ones[:len(arc_ids)], arc_ids.astype(index_type, copy=False),
+                                  arc_ptr.astype(index_type)), shape=(len(lengths), len(self.arcs)), copy=False)
         return Candidates(
             demands=tuple(demands), arcs=self.arcs, capacity_bps=self.capacity.copy(),
             paths=paths, path_ptr=path_ptr,
