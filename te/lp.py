@@ -687,8 +687,42 @@ def fill(cands: Candidates, rates_bps, target_bps=None, rounds=8) -> np.ndarray:
 
 def _cheapest_path(cands: Candidates, cost) -> np.ndarray:
     """Index of each demand's cheapest path (ties: first listed); every demand has a path."""
-    order = np.lexsort((np.arange(len(cost)), cost, cands.path_demand))
-    return order[cands.path_ptr[:-1]]
+    return _two_cheapest(cands, cost)[0]
+
+
+def _two_cheapest(cands: Candidates, cost):
+    """Each demand's cheapest path under ``cost`` (ties: the first listed) and the cost of its next cheapest
+    (inf for a demand with one path).
+
+    Demands with one or two paths (nearly all of them, even on Kdl) are read off directly; only those with
+    more are sorted (sorting all took 30-50 ms a call on Kdl, several calls a round).
+
+    >>> import networkx as nx
+    >>> from te.model import Demand
+    >>> g = nx.DiGraph([("a", "b", {"capacity": 1.0}), ("b", "c", {"capacity": 1.0}), ("a", "c", {"capacity": 1.0})])
+    >>> c = Candidates.from_paths(g, [Demand("x", "a", "c", 1.0), Demand("y", "a", "b", 1.0)],
+    ...                           [[("a", "c"), ("a", "b", "c")], [("a", "b")]])
+    >>> [v.tolist() for v in _two_cheapest(c, np.array([0.5, 0.5, 0.1]))]
+    [[0, 2], [0.5, inf]]
+    """
+    first = cands.path_ptr[:-1]
+    counts = np.diff(cands.path_ptr)
+    path = first.copy()
+    runner_up = np.full(len(first), np.inf)
+    two = np.flatnonzero(counts == 2)
+    if len(two):
+        a, b = cost[first[two]], cost[first[two] + 1]
+        second = b < a
+        path[two] += second
+        runner_up[two] = np.where(second, a, b)
+    more = np.flatnonzero(counts > 2)
+    if len(more):  # lexsort is stable: ties keep the path order
+        sub = _ranges(first[more], counts[more])
+        sub = sub[np.lexsort((cost[sub], cands.path_demand[sub]))]
+        at = np.concatenate([[0], np.cumsum(counts[more])[:-1]])
+        path[more] = sub[at]
+        runner_up[more] = cost[sub[at + 1]]
+    return path, runner_up
 
 
 def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
@@ -928,17 +962,7 @@ def _clear_by_price(cands: Candidates, reduced):
     >>> path.tolist(), at_zero.tolist(), in_full.tolist()
     ([1, 2], [False, True], [True, False])
     """
-    first = cands.path_ptr[:-1]
-    counts = np.diff(cands.path_ptr)
-    path = first.copy()
-    runner_up = np.full(len(first), np.inf)  # the next cheapest of each demand's paths
-    two = np.flatnonzero(counts > 1)
-    if len(two):  # only demands with several paths need sorting (lexsort is stable: ties keep path order)
-        sub = _ranges(first[two], counts[two])
-        sub = sub[np.lexsort((reduced[sub], cands.path_demand[sub]))]
-        at = np.concatenate([[0], np.cumsum(counts[two])[:-1]])
-        path[two] = sub[at]
-        runner_up[two] = reduced[sub[at + 1]]
+    path, runner_up = _two_cheapest(cands, reduced)
     best = reduced[path]
     return path, best > _FIX_MARGIN, (best < -_FIX_MARGIN) & (runner_up > best + _FIX_MARGIN)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import random
 from pathlib import Path
+from types import SimpleNamespace
 
 import networkx as nx
 import numpy as np
@@ -261,3 +262,20 @@ def test_paths_added_to_a_sorted_pool_index_like_a_fresh_sort(seed):
     once = fresh.candidates()
     assert incremental.paths == once.paths and incremental.path_ptr.tolist() == once.path_ptr.tolist()
     assert (incremental.path_arc != once.path_arc).nnz == 0
+
+
+def test_two_cheapest_paths_match_a_plain_sort_with_ties():
+    """te.lp._two_cheapest reads one- and two-path demands directly and sorts the rest: on random costs with
+    many ties, each demand's cheapest (the first listed among equals) and next cheapest are a plain sort's."""
+    from te.lp import _two_cheapest
+
+    rng = np.random.default_rng(7)
+    counts = rng.integers(1, 5, size=300)
+    ptr = np.concatenate([[0], np.cumsum(counts)])
+    cost = rng.integers(0, 3, size=int(ptr[-1])).astype(float)  # few values: ties everywhere
+    cands = SimpleNamespace(path_ptr=ptr, path_demand=np.repeat(np.arange(len(counts)), counts))
+    path, runner_up = _two_cheapest(cands, cost)
+    for i, (a, b) in enumerate(zip(ptr[:-1], ptr[1:])):
+        ranked = sorted(range(a, b), key=lambda p: (cost[p], p))
+        assert path[i] == ranked[0]
+        assert runner_up[i] == (cost[ranked[1]] if b - a > 1 else np.inf)
