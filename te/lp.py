@@ -1304,8 +1304,10 @@ def _fit_class(model: PathModel, members, served, frozen, value):
         return None, 0
     if served.all() and not (frozen & (rates > 0)).any():  # zero requests hold nothing
         # a single class: the max-throughput LP (demand generation, fast) decides
+        # (``model.warm``: where column generation's max-throughput pass ended, on these demands and arcs)
         x, lps, _ = _solve_fix_and_merge(PathModel("max-throughput", cands, model.scale, model.demand_path,
-                                                   model.rates, model.capacity, c=_throughput_cost(cands)))
+                                                   model.rates, model.capacity, c=_throughput_cost(cands)),
+                                         model.warm)
         target = rates
         x = fill(cands, repair(cands, x * model.scale))
     else:
