@@ -897,7 +897,7 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
             # demand ever freed. Only in the first _SIFT_LPS LPs of a call, and while each LP improves on the
             # last: a Kdl round once went 17 LPs round the same 48,759 free demands.
             where, alone = _carried_alone(cands, x, rates)
-            by_mu, at_zero, in_full = _clear_by_price(cands, reduced)
+            by_mu, at_zero, in_full = _clear_by_price(cands, reduced, _SIFT_MARGIN)
             allocated = np.bincount(cands.path_demand, x, minlength=len(rates))
             drop = free & ~bad & (allocated <= 1e-12 * rates) & at_zero
             keep = free & ~bad & alone & (where == by_mu) & in_full
@@ -922,6 +922,12 @@ def _load_on(path_arc, paths, rates):
 
 
 _FIX_MARGIN = 1e-6  # warm max-throughput: a reduced cost this far from 0 (or from the runner-up) fixes a demand
+# Sifting fixes a free demand only by this margin (reduced costs are about -1 per bit/s carried): with the warm
+# start's _FIX_MARGIN, most of what one LP fixed came back free after the next (Kdl: 97k fixed, 17k freed again,
+# 18k fixed, 28k freed...) and a round took up to 16 LPs. Kdl max-throughput, whole run: margin 1e-6: 96 LPs,
+# 44-48 s; 1e-5: 64, 51 s; 1e-4: 60, 44 s; 1e-3, 3e-3, 1e-2 and 1e-1: the same 54 LPs, 34-36 s; no sifting: 54
+# LPs, 37 s
+_SIFT_MARGIN = 1e-3
 _PRICE_FIX_FREE = 50_000  # warm max-throughput: fix demands by the last duals only when more than this are free
 _SIFT_LPS = 20  # max-throughput fixes settled free demands again only in the first LPs of a call
 # ... and only after an LP this wide: on smaller ones (Cogentco's, up to 5,000 columns) the extra LPs cost more
@@ -948,10 +954,10 @@ def _carried_alone(cands: Candidates, x, rates):
     return where, (rates > 0) & (n_on == 1) & (x[where] >= rates * (1 - 1e-9))
 
 
-def _clear_by_price(cands: Candidates, reduced):
+def _clear_by_price(cands: Candidates, reduced, margin=_FIX_MARGIN):
     """Each demand's cheapest path under ``reduced`` costs; whether even that one is clearly positive (the
     demand belongs at zero); whether it is clearly negative and clearly cheaper than the demand's others (the
-    demand belongs in full on it). Clearly: by more than ``_FIX_MARGIN``.
+    demand belongs in full on it). Clearly: by more than ``margin``.
 
     >>> import networkx as nx
     >>> from te.model import Demand
@@ -964,7 +970,7 @@ def _clear_by_price(cands: Candidates, reduced):
     """
     path, runner_up = _two_cheapest(cands, reduced)
     best = reduced[path]
-    return path, best > _FIX_MARGIN, (best < -_FIX_MARGIN) & (runner_up > best + _FIX_MARGIN)
+    return path, best > margin, (best < -margin) & (runner_up > best + margin)
 
 
 def _merged_lp(model: PathModel, free_ids, counts, rows, fixed_load, state):
