@@ -179,8 +179,9 @@ _RETRIES = (("highs", {"presolve": False}),
 # to a few thousand paths (B4, AttMpls) but costs up to ten times as many on Cogentco.
 _PRESCALED = {"simplex_scale_strategy": 0}
 _SMALL_LP = 5000  # columns: "small" below this
-# The merged max-throughput LPs (te.lp._solve_fix_and_merge) go to the primal simplex: on Cogentco's seven
-# (6,000-7,000 columns) 0.35 s against 0.77 s for HiGHS's default dual simplex (and 0.75 s for its IPM).
+# The plain merged max-throughput LPs (te.lp._solve_fix_and_merge, a row per group) go to the primal simplex: on
+# Cogentco's seven (6,000-7,000 columns) 0.35 s against 0.77 s for HiGHS's default dual simplex (and 0.75 s for
+# its IPM); on Kdl's 1.5 s against 7.6 s. Those with groups assumed full do better with the dual (_reference_lp).
 # Larger ones stay with the dual simplex: Kdl's first (550,467 columns, 581 rows) took 24 s with it and had
 # not finished after 200 s with the primal.
 _PRIMAL = {"simplex_strategy": 4}
