@@ -141,3 +141,19 @@ def test_file_topology_needs_a_default_capacity_for_links_without_speed():
     g = file_graph(SHARED / "topologyzoo" / "Abilene.graphml", bw=10, default_capacity=1e9)
     assert {g.nodes[s]["label"] for s in switches(g)} == {str(i) for i in range(len(switches(g)))}
     assert all("Latitude" in g.nodes[s] for s in switches(g))
+
+
+def test_lab_ports_are_distinct_free_and_never_ephemeral():
+    """Seen in CI: an etcd member could not bind its peer port, which a port from bind(0) had put in the
+    ephemeral range, where another member's outgoing connection had taken it meanwhile."""
+    import socket
+
+    from topologies.lab.control import _ephemeral_range, free_port
+
+    low, high = _ephemeral_range()
+    ports = [free_port() for _ in range(50)]
+    assert len(set(ports)) == len(ports)
+    assert not any(low <= p <= high for p in ports)
+    for port in ports[:5]:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))

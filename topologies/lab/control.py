@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -45,8 +46,39 @@ def environment_problem() -> str | None:
     return None
 
 
+# Ports the lab hands out (controllers, REST, etcd) come from below the kernel's ephemeral range. A port from
+# bind(0) is in that range, and once it was free when picked but not when etcd bound it: the first two members
+# had opened their peer connections, and one connection's local port was the third member's peer port (CI:
+# "listen tcp 127.0.0.1:35239: bind: address already in use"). Outgoing connections never take a port below
+# the range.
+_LAB_PORTS = (20000, 32768)
+_handed_out: set = set()
+
+
+def _ephemeral_range() -> tuple:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A TCP port on 127.0.0.1 that is free now, outside the ephemeral range, and not handed out before by
+    this process (a test asking for six ports gets six different ones)."""
+    low, high = _LAB_PORTS
+    e_low, e_high = _ephemeral_range()
+    candidates = [p for p in range(low, high) if not e_low <= p <= e_high and p not in _handed_out]
+    rng = random.Random()
+    for port in rng.sample(candidates, min(len(candidates), 200)):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket() as s:  # none there (a machine whose ephemeral range covers it): any free port
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
