@@ -15,16 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from topologies.lab.control import free_port  # outside the ephemeral range (see there)
+
 REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("ryu") is None,
                                 reason="Ryu is not installed (pip install .[controller])")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def listening(port: int) -> set:

@@ -69,8 +69,7 @@ def free_port() -> int:
     low, high = _LAB_PORTS
     e_low, e_high = _ephemeral_range()
     candidates = [p for p in range(low, high) if not e_low <= p <= e_high and p not in _handed_out]
-    rng = random.Random()
-    for port in rng.sample(candidates, min(len(candidates), 200)):
+    for port in random.sample(candidates, min(len(candidates), 200)):
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
