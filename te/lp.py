@@ -820,7 +820,8 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
     # demand row), and the last link prices
     state = {"partial": warm["partial"].copy() if known and len(warm.get("partial", ())) == len(rates)
              else np.zeros(len(rates), dtype=bool),
-             "hint": warm.get("mu") if known else None}
+             "hint": warm.get("mu") if known else None,
+             "active": np.zeros(n_paths, dtype=bool)}
     x = np.zeros(n_paths)
     lps = 0
     value = None
@@ -837,20 +838,21 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
             with np.errstate(divide="ignore", invalid="ignore"):
                 value = float(np.max(np.where(model.capacity > 0, fixed_load / model.capacity, 0.0), initial=0.0))
         while len(free_ids):
+            _activate(cands, cost, state)
             answer = _merged_lp(model, free_ids, counts, rows, fixed_load, state)
             lps += 1
             if answer is None:  # a shortcut of _merged_lp was wrong for some groups: solved again without it
                 continue
-            res, sub_x, price, lead_cols, group_ptr, group_rate, cols, members, arc_ids = answer
+            res, sub_x, price, lead_cols, group_ptr, group_rate, cols, members, arc_ids, sub_counts = answer
             if mlu:
                 value = float(res.x[-1])
             member_rate = group_rate[np.repeat(np.arange(len(group_rate)), np.diff(group_ptr))]
             with np.errstate(divide="ignore", invalid="ignore"):
                 share = np.where(member_rate > 0, sub_x / member_rate, 0.0)
             # each free demand takes its group's split, scaled by its own request
-            slot = np.arange(len(cols)) - np.repeat(np.cumsum(np.r_[0, counts[free_ids]])[:-1], counts[free_ids])
-            x[cols] = share[group_ptr[members][np.repeat(np.arange(len(free_ids)), counts[free_ids])] + slot] * \
-                np.repeat(rates[free_ids], counts[free_ids])
+            slot = np.arange(len(cols)) - np.repeat(np.cumsum(np.r_[0, sub_counts])[:-1], sub_counts)
+            x[cols] = share[group_ptr[members][np.repeat(np.arange(len(free_ids)), sub_counts)] + slot] * \
+                np.repeat(rates[free_ids], sub_counts)
             mu = np.zeros(n_arcs)
             mu[arc_ids] = price
             state["hint"] = mu
@@ -863,12 +865,14 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
                     overloaded &= _most_loaded(np.where(model.capacity > 0, load / model.capacity, np.inf), value)
             rows |= overloaded
         reduced = cost + path_arc @ mu
+        state["reduced"] = reduced if state["hint"] is mu else None
         best = np.minimum.reduceat(reduced, cands.path_ptr[:-1]) if n_paths else reduced
         mine = reduced[fixed_path]
         if mlu:  # mu sums to 1 over the row links' capacities; no rate can be dropped
             bad = full & live & (mine > best + 1e-9 * max(float(mu.max(initial=0.0)), 1e-300))
         else:
             bad = (full & live & ((mine > best + 1e-9) | (mine > 1e-9))) | (zero & (best < -1e-9))
+        bad |= _left_out(cands, reduced, best, state["active"], free, mu if mlu else None)
         if not bad.any():
             if warm is not None:
                 # the path each demand had in full, alone (its slot among its paths, which later rounds keep), or -1
@@ -974,6 +978,58 @@ def _clear_by_price(cands: Candidates, reduced, margin=_FIX_MARGIN):
     return path, best > margin, (best < -margin) & (runner_up > best + margin)
 
 
+_ACTIVE_LPS = 8  # after this many LPs in a call, paths once active stay active (the LPs of a call end)
+
+
+def _activate(cands: Candidates, cost, state):
+    """Mark each demand's two cheapest paths under the ``hint`` prices active (every path, with no hint).
+
+    The merged LP of the free demands takes only their active paths: a group of demands with three paths or
+    more needs a row of its own, and at the optimum nearly every demand uses one or two (Kdl: at most 2,
+    1.001 on average). A free demand whose left-out path comes out cheaper than its active ones is solved
+    again with it. After ``_ACTIVE_LPS`` LPs in a call, a path once active stays active, so the LPs of a
+    call end.
+    """
+    state["lps"] = state.get("lps", 0) + 1
+    if state["hint"] is None:
+        state["active"][:] = True
+        return
+    key = state.pop("reduced", None)  # the caller's, under these very prices
+    if key is None:
+        key = cost + cands.path_arc @ state["hint"]
+    _, runner_up = _two_cheapest(cands, key)
+    if state["lps"] > _ACTIVE_LPS:
+        state["active"] |= key <= runner_up[cands.path_demand]
+    else:
+        state["active"] = key <= runner_up[cands.path_demand]
+
+
+def _left_out(cands: Candidates, reduced, best, active, free, mlu_prices=None):
+    """The free demands with a path left out of their LP (not ``active``) that is cheaper than what they pay.
+
+    ``best``: each demand's least ``reduced`` cost. Max-throughput: a demand pays the least reduced cost of
+    its active paths, or 0 when that is positive (it is then not carried in full). Min-MLU (``mlu_prices``,
+    the link prices): the least of its active paths; tolerance relative to the largest price.
+
+    >>> import networkx as nx
+    >>> from te.model import Demand
+    >>> g = nx.DiGraph([("a", "b", {"capacity": 1.0}), ("b", "c", {"capacity": 1.0}), ("a", "c", {"capacity": 1.0})])
+    >>> c = Candidates.from_paths(g, [Demand("x", "a", "c", 1.0), Demand("y", "a", "b", 1.0)],
+    ...                           [[("a", "c"), ("a", "b", "c")], [("a", "b")]])
+    >>> reduced, free = np.array([-0.5, -0.7, -0.2]), np.array([True, True])
+    >>> _left_out(c, reduced, np.array([-0.7, -0.2]), np.array([True, False, True]), free).tolist()
+    [True, False]
+    >>> _left_out(c, reduced, np.array([-0.7, -0.2]), np.array([False, True, True]), free).tolist()
+    [False, False]
+    """
+    if not len(reduced):
+        return np.zeros(len(best), dtype=bool)
+    paid = np.minimum.reduceat(np.where(active, reduced, np.inf), cands.path_ptr[:-1])
+    if mlu_prices is not None:
+        return free & (best < paid - 1e-9 * max(float(mlu_prices.max(initial=0.0)), 1e-300))
+    return free & (best < np.minimum(paid, 0.0) - 1e-9)
+
+
 def _merged_lp(model: PathModel, free_ids, counts, rows, fixed_load, state):
     """The LP of the free demands merged (see :func:`_solve_fix_and_merge`), solved.
 
@@ -1002,7 +1058,7 @@ def _merged_lp(model: PathModel, free_ids, counts, rows, fixed_load, state):
     """
     cands, mlu = model.cands, model.objective == "min-mlu"
     cost = model.c[:len(cands.paths)]
-    cols, groups, group_ptr, members = _merge_free(cands, cost, free_ids, counts, rows)
+    cols, groups, group_ptr, members, sub_counts = _merge_free(cands, cost, free_ids, counts, rows, state["active"])
     lead_cols = cols[groups]  # paths of each group's first member
     n_sub, n_groups = len(lead_cols), len(group_ptr) - 1
     group_rate = np.zeros(n_groups)
@@ -1030,7 +1086,7 @@ def _merged_lp(model: PathModel, free_ids, counts, rows, fixed_load, state):
         if wrong.any():
             state["partial"][free_ids[wrong[members]]] = True
             return None
-    return res, sub_x, price, lead_cols, group_ptr, group_rate, cols, members, arc_ids
+    return res, sub_x, price, lead_cols, group_ptr, group_rate, cols, members, arc_ids, sub_counts
 
 
 _GROUP_TOL = 1e-7  # HiGHS's dual feasibility tolerance: a group assumed full is wrong above this
@@ -1132,17 +1188,22 @@ def _most_loaded(util, floor):
     return util >= (floor + max(top - floor, 0.0) / 2) * (1 - 1e-12)
 
 
-def _merge_free(cands, cost, free_ids, counts, rows):
+def _merge_free(cands, cost, free_ids, counts, rows, active=None):
     """Group free demands whose candidate paths match in cost and in the row links they cross.
 
-    Returns ``cols`` (path indices of the free demands, grouped by demand), ``groups``
-    (positions in ``cols`` of the paths of each group's first demand, its *leader*),
-    ``group_ptr`` (offsets of each group's paths in ``groups``) and ``members`` (group of
-    each free demand).
+    Returns ``cols`` (path indices of the free demands, grouped by demand; only the ``active`` ones
+    if given), ``groups`` (positions in ``cols`` of the paths of each group's first demand, its
+    *leader*), ``group_ptr`` (offsets of each group's paths in ``groups``), ``members`` (group of
+    each free demand) and the number of paths of each free demand in ``cols``.
     """
     sub_counts = counts[free_ids]
     sub_ptr = np.r_[0, np.cumsum(sub_counts)]
     cols = np.repeat(cands.path_ptr[free_ids] - sub_ptr[:-1], sub_counts) + np.arange(sub_ptr[-1])
+    if active is not None:
+        on = active[cols]
+        cols = cols[on]
+        sub_counts = np.add.reduceat(on.astype(np.int64), sub_ptr[:-1]) if len(free_ids) else sub_counts
+        sub_ptr = np.r_[0, np.cumsum(sub_counts)]
     # Two demands merge when their paths, slot by slot, cross the same row links at the same cost.
     # Sorting those signatures (np.unique over rows) was half the time of a Cogentco round; they are
     # hashed instead: a path's signature is the sum (mod 2**64) of a random 64-bit value per row link
@@ -1175,7 +1236,7 @@ def _merge_free(cands, cost, free_ids, counts, rows):
     lead_counts = sub_counts[lead]
     groups = _ranges(sub_ptr[lead], lead_counts)
     group_ptr = np.r_[0, np.cumsum(lead_counts)]
-    return cols, groups, group_ptr, members
+    return cols, groups, group_ptr, members, sub_counts
 
 
 def _level_unit(model: PathModel, growing, weights) -> float:
