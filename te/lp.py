@@ -706,8 +706,11 @@ def _two_cheapest(cands: Candidates, cost):
     >>> [v.tolist() for v in _two_cheapest(c, np.array([0.5, 0.5, 0.1]))]
     [[0, 2], [0.5, inf]]
     """
-    first = cands.path_ptr[:-1]
-    counts = np.diff(cands.path_ptr)
+    return _two_cheapest_at(cands.path_ptr[:-1], np.diff(cands.path_ptr), cost)
+
+
+def _two_cheapest_at(first, counts, cost):
+    """:func:`_two_cheapest` for the demands whose paths are ``first`` to ``first + counts`` (path ids)."""
     path = first.copy()
     runner_up = np.full(len(first), np.inf)
     two = np.flatnonzero(counts == 2)
@@ -719,7 +722,7 @@ def _two_cheapest(cands: Candidates, cost):
     more = np.flatnonzero(counts > 2)
     if len(more):  # lexsort is stable: ties keep the path order
         sub = _ranges(first[more], counts[more])
-        sub = sub[np.lexsort((cost[sub], cands.path_demand[sub]))]
+        sub = sub[np.lexsort((cost[sub], np.repeat(np.arange(len(more)), counts[more])))]
         at = np.concatenate([[0], np.cumsum(counts[more])[:-1]])
         path[more] = sub[at]
         runner_up[more] = cost[sub[at + 1]]
@@ -831,6 +834,7 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
         x[:] = 0.0
         x[fixed_path[full]] = rates[full]
         fixed_load = path_arc.T @ x
+        last_cols = np.zeros(0, dtype=np.int64)
         free_ids = np.flatnonzero(free)
         mu = np.zeros(n_arcs)
         lead_cols = ()
@@ -838,7 +842,7 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
             with np.errstate(divide="ignore", invalid="ignore"):
                 value = float(np.max(np.where(model.capacity > 0, fixed_load / model.capacity, 0.0), initial=0.0))
         while len(free_ids):
-            _activate(cands, cost, state)
+            _activate(cands, cost, free_ids, state)
             answer = _merged_lp(model, free_ids, counts, rows, fixed_load, state)
             lps += 1
             if answer is None:  # a shortcut of _merged_lp was wrong for some groups: solved again without it
@@ -851,12 +855,14 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
                 share = np.where(member_rate > 0, sub_x / member_rate, 0.0)
             # each free demand takes its group's split, scaled by its own request
             slot = np.arange(len(cols)) - np.repeat(np.cumsum(np.r_[0, sub_counts])[:-1], sub_counts)
+            x[last_cols] = 0.0  # an LP before this one may have had other paths of the free demands (_activate)
             x[cols] = share[group_ptr[members][np.repeat(np.arange(len(free_ids)), sub_counts)] + slot] * \
                 np.repeat(rates[free_ids], sub_counts)
+            last_cols = cols
             mu = np.zeros(n_arcs)
             mu[arc_ids] = price
             state["hint"] = mu
-            load = path_arc.T @ x
+            load = fixed_load + path_arc[cols].T @ x[cols]  # only the free demands' rows (Kdl: 21 M nonzeros in all)
             overloaded = (load > model.capacity * (value if mlu else 1.0) * (1 + 1e-9)) & ~rows
             if not overloaded.any():
                 break
@@ -981,8 +987,8 @@ def _clear_by_price(cands: Candidates, reduced, margin=_FIX_MARGIN):
 _ACTIVE_LPS = 8  # after this many LPs in a call, paths once active stay active (the LPs of a call end)
 
 
-def _activate(cands: Candidates, cost, state):
-    """Mark each demand's two cheapest paths under the ``hint`` prices active (every path, with no hint).
+def _activate(cands: Candidates, cost, free_ids, state):
+    """Mark each free demand's two cheapest paths under the ``hint`` prices active (every path, with no hint).
 
     The merged LP of the free demands takes only their active paths: a group of demands with three paths or
     more needs a row of its own, and at the optimum nearly every demand uses one or two (Kdl: at most 2,
@@ -997,11 +1003,12 @@ def _activate(cands: Candidates, cost, state):
     key = state.pop("reduced", None)  # the caller's, under these very prices
     if key is None:
         key = cost + cands.path_arc @ state["hint"]
-    _, runner_up = _two_cheapest(cands, key)
-    if state["lps"] > _ACTIVE_LPS:
-        state["active"] |= key <= runner_up[cands.path_demand]
-    else:
-        state["active"] = key <= runner_up[cands.path_demand]
+    counts = np.diff(cands.path_ptr)[free_ids]
+    _, runner_up = _two_cheapest_at(cands.path_ptr[free_ids], counts, key)
+    mine = _ranges(cands.path_ptr[free_ids], counts)
+    if state["lps"] <= _ACTIVE_LPS:
+        state["active"][:] = False
+    state["active"][mine] |= key[mine] <= np.repeat(runner_up, counts)
 
 
 def _left_out(cands: Candidates, reduced, best, active, free, mlu_prices=None):
@@ -1022,12 +1029,18 @@ def _left_out(cands: Candidates, reduced, best, active, free, mlu_prices=None):
     >>> _left_out(c, reduced, np.array([-0.7, -0.2]), np.array([False, True, True]), free).tolist()
     [False, False]
     """
-    if not len(reduced):
-        return np.zeros(len(best), dtype=bool)
-    paid = np.minimum.reduceat(np.where(active, reduced, np.inf), cands.path_ptr[:-1])
+    out = np.zeros(len(best), dtype=bool)
+    ids = np.flatnonzero(free)
+    if not len(ids):
+        return out
+    counts = np.diff(cands.path_ptr)[ids]
+    mine = _ranges(cands.path_ptr[ids], counts)
+    paid = np.minimum.reduceat(np.where(active[mine], reduced[mine], np.inf), np.cumsum(counts) - counts)
     if mlu_prices is not None:
-        return free & (best < paid - 1e-9 * max(float(mlu_prices.max(initial=0.0)), 1e-300))
-    return free & (best < np.minimum(paid, 0.0) - 1e-9)
+        out[ids] = best[ids] < paid - 1e-9 * max(float(mlu_prices.max(initial=0.0)), 1e-300)
+    else:
+        out[ids] = best[ids] < np.minimum(paid, 0.0) - 1e-9
+    return out
 
 
 def _merged_lp(model: PathModel, free_ids, counts, rows, fixed_load, state):
