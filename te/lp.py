@@ -1219,28 +1219,26 @@ def _merge_free(cands, cost, free_ids, counts, rows, active=None):
         sub_ptr = np.r_[0, np.cumsum(sub_counts)]
     # Two demands merge when their paths, slot by slot, cross the same row links at the same cost.
     # Sorting those signatures (np.unique over rows) was half the time of a Cogentco round; they are
-    # hashed instead: a path's signature is the sum (mod 2**64) of a random 64-bit value per row link
-    # crossed, and a demand's key a sum over its slots of (signature + cost id) times a random odd
-    # multiplier per slot, twice with independent values. Two different demands share both 64-bit
-    # keys with probability about 2**-128 per pair.
+    # hashed instead: a path's signature is the sum of a random 40-bit integer per row link crossed
+    # (exact in floating point, so one sparse product computes it: gathering per-link values and
+    # summing them took Kdl 26 ms a merge), and a demand's key a sum (mod 2**64) over its slots of
+    # (signature + cost id) times a random odd multiplier per slot, twice with independent values. Two
+    # different sets of row links share both signatures with probability about 2**-80, two demands
+    # with different signatures or costs both keys with about 2**-128.
     rng = np.random.default_rng(0x7E5EED)
     _, cost_id = np.unique(np.round(cost[cols], 12), return_inverse=True)
-    pa = cands.path_arc[cols]
-    nonempty = np.diff(pa.indptr) > 0
+    per_link = np.zeros((len(rows), 2))
+    per_link[rows] = rng.integers(0, 2 ** 40, size=(int(rows.sum()), 2))
+    signatures = (cands.path_arc[cols] @ per_link).astype(np.uint64)  # at most 2**40 times the longest path
     slot = np.arange(len(cols)) - np.repeat(sub_ptr[:-1], sub_counts)
     width = int(sub_counts.max())
     keys = []
-    for _ in range(2):
-        per_link = np.where(rows, _odd_keys(rng, len(rows)), np.uint64(0))
+    for h in range(2):
         per_cost = rng.integers(1, 2 ** 63, size=int(cost_id.max(initial=0)) + 1, dtype=np.uint64)
         per_slot = _odd_keys(rng, width)
-        signature = np.zeros(len(cols), dtype=np.uint64)
-        if pa.nnz:
-            signature[nonempty] = np.add.reduceat(per_link[pa.indices], pa.indptr[:-1][nonempty])
-        mixed = (signature + per_cost[cost_id.ravel()]) * per_slot[slot]
+        mixed = (signatures[:, h] + per_cost[cost_id.ravel()]) * per_slot[slot]
         key = np.add.reduceat(mixed, sub_ptr[:-1]) if len(cols) else np.zeros(len(free_ids), dtype=np.uint64)
         keys.append(key + sub_counts.astype(np.uint64) * per_slot[0])
-    del pa
     order, new = _runs(*keys)
     first = order[new]  # each group's first demand
     members = np.empty(len(free_ids), dtype=np.int64)
