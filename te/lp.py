@@ -995,7 +995,8 @@ def _activate(cands: Candidates, cost, free_ids, state):
     more needs a row of its own, and at the optimum nearly every demand uses one or two (Kdl: at most 2,
     1.001 on average). The paths that carried rate in the last LP stay active (fewer demands switch back and
     forth: Kdl over eight merge orders, 61-64 LPs and 25.1-27.7 s against 65-73 LPs and 25.7-33.0 s without).
-    A free demand whose left-out path comes out cheaper than its active ones is solved again with it. After ``_ACTIVE_LPS`` LPs in a call, a path once active stays active, so the LPs of a
+    A free demand whose left-out path comes out cheaper than its active ones is solved again with it (see
+    :func:`_left_out`). After ``_ACTIVE_LPS`` LPs in a call, a path once active stays active, so the LPs of a
     call end.
     """
     state["lps"] = state.get("lps", 0) + 1
