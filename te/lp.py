@@ -842,7 +842,7 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
             with np.errstate(divide="ignore", invalid="ignore"):
                 value = float(np.max(np.where(model.capacity > 0, fixed_load / model.capacity, 0.0), initial=0.0))
         while len(free_ids):
-            _activate(cands, cost, free_ids, state)
+            _activate(cands, cost, free_ids, state, lps)
             answer = _merged_lp(model, free_ids, counts, rows, fixed_load, state)
             lps += 1
             if answer is None:  # a shortcut of _merged_lp was wrong for some groups: solved again without it
@@ -863,7 +863,7 @@ def _solve_fix_and_merge(model: PathModel, warm: dict | None = None):
             mu[arc_ids] = price
             state["hint"] = mu
             state["carrying"] = x > 0
-            load = fixed_load + path_arc[cols].T @ x[cols]  # only the free demands' rows (Kdl: 21 M nonzeros in all)
+            load = path_arc.T @ x
             overloaded = (load > model.capacity * (value if mlu else 1.0) * (1 + 1e-9)) & ~rows
             if not overloaded.any():
                 break
@@ -988,7 +988,7 @@ def _clear_by_price(cands: Candidates, reduced, margin=_FIX_MARGIN):
 _ACTIVE_LPS = 8  # after this many LPs in a call, paths once active stay active (the LPs of a call end)
 
 
-def _activate(cands: Candidates, cost, free_ids, state):
+def _activate(cands: Candidates, cost, free_ids, state, lps):
     """Mark each free demand's two cheapest paths under the ``hint`` prices active (every path, with no hint).
 
     The merged LP of the free demands takes only their active paths: a group of demands with three paths or
@@ -997,9 +997,8 @@ def _activate(cands: Candidates, cost, free_ids, state):
     forth: Kdl over eight merge orders, 61-64 LPs and 25.1-27.7 s against 65-73 LPs and 25.7-33.0 s without).
     A free demand whose left-out path comes out cheaper than its active ones is solved again with it (see
     :func:`_left_out`). After ``_ACTIVE_LPS`` LPs in a call, a path once active stays active, so the LPs of a
-    call end.
+    call end (``lps``: LPs solved in this call so far).
     """
-    state["lps"] = state.get("lps", 0) + 1
     if state["hint"] is None:
         state["active"][:] = True
         return
@@ -1009,7 +1008,7 @@ def _activate(cands: Candidates, cost, free_ids, state):
     counts = np.diff(cands.path_ptr)[free_ids]
     _, runner_up = _two_cheapest_at(cands.path_ptr[free_ids], counts, key)
     mine = _ranges(cands.path_ptr[free_ids], counts)
-    if state["lps"] <= _ACTIVE_LPS:
+    if lps < _ACTIVE_LPS:
         state["active"][:] = False
     state["active"][mine] |= key[mine] <= np.repeat(runner_up, counts)
     if "carrying" in state:
@@ -1206,22 +1205,20 @@ def _most_loaded(util, floor):
     return util >= (floor + max(top - floor, 0.0) / 2) * (1 - 1e-12)
 
 
-def _merge_free(cands, cost, free_ids, counts, rows, active=None):
+def _merge_free(cands, cost, free_ids, counts, rows, active):
     """Group free demands whose candidate paths match in cost and in the row links they cross.
 
-    Returns ``cols`` (path indices of the free demands, grouped by demand; only the ``active`` ones
-    if given), ``groups`` (positions in ``cols`` of the paths of each group's first demand, its
+    Returns ``cols`` (the ``active`` paths of the free demands, grouped by demand), ``groups`` (positions in ``cols`` of the paths of each group's first demand, its
     *leader*), ``group_ptr`` (offsets of each group's paths in ``groups``), ``members`` (group of
     each free demand) and the number of paths of each free demand in ``cols``.
     """
     sub_counts = counts[free_ids]
+    cols = _ranges(cands.path_ptr[free_ids], sub_counts)
+    on = active[cols]
+    cols = cols[on]
+    if len(free_ids):
+        sub_counts = np.add.reduceat(on.astype(np.int64), np.cumsum(sub_counts) - sub_counts)
     sub_ptr = np.r_[0, np.cumsum(sub_counts)]
-    cols = np.repeat(cands.path_ptr[free_ids] - sub_ptr[:-1], sub_counts) + np.arange(sub_ptr[-1])
-    if active is not None:
-        on = active[cols]
-        cols = cols[on]
-        sub_counts = np.add.reduceat(on.astype(np.int64), sub_ptr[:-1]) if len(free_ids) else sub_counts
-        sub_ptr = np.r_[0, np.cumsum(sub_counts)]
     # Two demands merge when their paths, slot by slot, cross the same row links at the same cost.
     # Sorting those signatures (np.unique over rows) was half the time of a Cogentco round; they are
     # hashed instead: a path's signature is the sum of a random 40-bit integer per row link crossed
