@@ -65,7 +65,19 @@ def lenient_controller_probe():
     RemoteController._lenient_probe = True
 
 
-def start_network(topo, controller_port=6653, controller_ip="127.0.0.1", protocol="tcp", controller_ports=()):
+class _OVSSwitch(OVSSwitch):
+    """Mininet's OVS switch whose bridge is created with ``external_ids`` (in the same ``ovs-vsctl`` call)."""
+
+    def __init__(self, name, external_ids=None, **params):
+        super().__init__(name, **params)
+        self.external_ids = dict(external_ids or {})
+
+    def bridgeOpts(self):
+        return super().bridgeOpts() + "".join(f" external_ids:{k}={v}" for k, v in self.external_ids.items())
+
+
+def start_network(topo, controller_port=6653, controller_ip="127.0.0.1", protocol="tcp", controller_ports=(),
+                  external_ids=None):
     """Build and start ``topo``; return the started :class:`mininet.net.Mininet`.
 
     ``controller_ports``: several controllers (on ``controller_ip``), every switch connected to each of them
@@ -74,10 +86,14 @@ def start_network(topo, controller_port=6653, controller_ip="127.0.0.1", protoco
     ``protocol="ssl"`` connects the switches with TLS (Open vSwitch's own key and certificates
     must be set first, ``ovs-vsctl set-ssl``).
 
+    ``external_ids``: keys and values set on every bridge as it is created (the lab marks its bridges so
+    that a later lab can tell them from someone else's, see :func:`topologies.lab.switches.clear_dead_lab`).
+
     Does not wait for the controller: callers poll for what they need.
     """
     lenient_controller_probe()
-    switch = partial(OVSSwitch, datapath="user", protocols="OpenFlow13", failMode="secure")
+    switch = partial(_OVSSwitch, datapath="user", protocols="OpenFlow13", failMode="secure",
+                     external_ids=external_ids)
     ports = list(controller_ports) or [controller_port]
     net = Mininet(
         topo=topo,

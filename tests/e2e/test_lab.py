@@ -74,3 +74,73 @@ def test_log_scan_finds_openflow_errors_and_tracebacks(tmp_path):
                           "Traceback (most recent call last):\n"
                           "EventOFPErrorMsg received.\n")
     assert len(c.log_problems()) == 3
+
+
+# A lab run in its own process, killed outright once its network is up: it prints the pids it started.
+_DOOMED_LAB = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {here!r})
+from topologies import lab
+from test_lab import TriangleTopo
+setup = lab.Setup("doomed", TriangleTopo(), Path({artifacts!r}))
+setup.start()
+print(setup.controller.proc.pid, *[h.pid for h in setup.net.hosts], flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_lab_killed_outright_leaves_bridges_the_next_lab_deletes(artifacts):
+    """A lab killed with SIGKILL (or on a machine that restarted: OVS keeps its bridges in its database)
+    leaves its bridges and veths. The next lab of those switches deletes them and runs; a bridge of the same
+    name that no lab created is refused and not touched."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pytest
+
+    script = _DOOMED_LAB.format(here=str(Path(__file__).parent), artifacts=str(artifacts / "doomed"))
+    doomed = subprocess.Popen([sys.executable, "-c", script], cwd=lab.REPO, stdout=subprocess.PIPE, text=True)
+    orphans = []
+    try:
+        orphans = [int(p) for p in doomed.stdout.readline().split()]  # the controller and the host shells
+        assert len(orphans) == 3, "the doomed lab did not start"
+        names = set(TriangleTopo().switches())
+        assert set(lab.bridge_marks()[n] for n in names) == {str(doomed.pid)}
+        doomed.kill()
+        doomed.wait(10)
+    finally:
+        if doomed.poll() is None:
+            doomed.kill()
+            doomed.wait(10)
+        for pid in orphans:  # what a restart would have ended (ours: we started them, through the lab)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    try:
+        assert names <= lab.bridges() and lab.stale_interfaces(names)  # left behind
+
+        setup = lab.Setup("after", TriangleTopo(), artifacts)
+        try:
+            setup.start()
+            lab.wait_full_reachability(setup.net, deadline_s=30)
+            assert set(lab.bridge_marks()[n] for n in names) == {str(os.getpid())}
+        finally:
+            assert setup.stop() == []
+        assert not (names & lab.bridges()) and lab.stale_interfaces(names) == []
+    finally:  # the doomed lab's bridges, had the lab above failed to delete them
+        lock = lab.machine_lock()
+        try:
+            lab.clear_dead_lab(names)
+        finally:
+            lock.close()
+
+    # A bridge no lab made: refused, left as it was.
+    subprocess.run(["ovs-vsctl", "--timeout=10", "add-br", "t2", "--", "set", "bridge", "t2", "datapath_type=netdev"],
+                   check=True)
+    try:
+        with pytest.raises(RuntimeError, match=r"bridges \['t2'\] already exist and no lab of ours made them"):
+            lab.Setup("refused", TriangleTopo(), artifacts / "refused").start()
+        assert "t2" in lab.bridges() and not ({"t1", "t3"} & lab.bridges())
+    finally:
+        subprocess.run(["ovs-vsctl", "--timeout=10", "--if-exists", "del-br", "t2"])

@@ -23,12 +23,8 @@ CASES = {
 def test_mn_custom_pingall(name, artifacts):
     topo, custom, topo_arg = CASES[name]
     switches = set(topo.switches())
-    if switches & lab.bridges():
-        pytest.fail(f"bridges {sorted(switches & lab.bridges())} already exist: another network runs here")
-    topo_file = artifacts / "topology.json"
-    topo.write_topology_file(str(topo_file))
+    lock, topo_file = lab.take_turn(switches, topo, artifacts)  # mn's bridges are unmarked: not cleared if left
     controller = lab.Controller(artifacts, topo_file)
-    controller.start()
     pre = artifacts / "pre.mn"
     # Give LLDP time to find the links before the first ping (the controller only
     # sends ARP out of host ports once a switch's links are known).
@@ -38,6 +34,7 @@ def test_mn_custom_pingall(name, artifacts):
            "--controller", f"remote,ip=127.0.0.1,port={controller.port}",
            "--link", "tcu", "--pre", str(pre), "--test", "pingall"]
     try:
+        controller.start()
         run = subprocess.run(cmd, cwd=lab.REPO, capture_output=True, text=True, timeout=240,
                              stdin=subprocess.DEVNULL)
         (artifacts / "mn.out").write_text(run.stdout + run.stderr)
@@ -53,6 +50,7 @@ def test_mn_custom_pingall(name, artifacts):
         for bridge in sorted(left):
             subprocess.run(["ovs-vsctl", "--timeout=10", "--if-exists", "del-br", bridge], capture_output=True)
         controller.stop()
+        lock.close()
     assert not left, f"mn left bridges behind: {sorted(left)}"
     problems = controller.log_problems()
     assert not problems, problems[:10]

@@ -18,14 +18,14 @@ Usage::
 from .api import INSTALLED, Api, allocation, api, post_intent, wait_allocations
 from .control import (
     MEASUREMENTS, REPO, RESULTS, TE_CONTROLLER, Controller, Setup, environment_problem, free_port, listening,
-    machine_lock, record, running,
+    machine_lock, record, running, take_turn,
 )
 from .reach import (
     Pingall, busiest_next_hop, measure_link_failure, parallel_pingall, ping_outage, switch_port_towards,
     wait_full_reachability,
 )
 from .switches import (
-    PortSampler, bridges, controller_packet_counts, count_increase, drop_counts, dump_switches, ofctl,
+    PortSampler, bridge_marks, bridges, clear_dead_lab, controller_packet_counts, count_increase, drop_counts, dump_switches, ofctl,
     port_counters, port_rx_packets, stale_interfaces, steady_packet_in_rate, switch_tables,
 )
 from . import impostor  # noqa: F401  (lab.impostor.FLOW_MOD etc.)

@@ -17,7 +17,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .switches import bridges, dump_switches, stale_interfaces
+from .switches import bridges, clear_dead_lab, dump_switches, lab_mark, stale_interfaces
 
 REPO = Path(__file__).resolve().parents[2]
 TE_CONTROLLER = REPO / ".venv" / "bin" / "te-controller"
@@ -232,13 +232,20 @@ def machine_lock(timeout: float = 900.0):
 def take_turn(names, topo, artifacts: Path) -> tuple:
     """Before a lab starts a network of switches ``names``: the machine's lab lock (labs of one machine -
     tests, benchmarks, the demo - take turns: two networks with the same switch names would tear each other
-    down; held until the lab stops), a check that no bridge or interface of those names exists (not ours:
-    never touched), and ``topo``'s topology file written to ``artifacts``. Returns (lock, topology file)."""
+    down; held until the lab stops), the bridges of those names a dead lab left deleted
+    (:func:`~topologies.lab.switches.clear_dead_lab`), a check that no other bridge or interface of those
+    names exists (not ours: never touched), and ``topo``'s topology file written to ``artifacts``.
+    Returns (lock, topology file)."""
     lock = machine_lock()
     try:
+        dead = clear_dead_lab(set(names))
+        if dead:
+            pids = ", ".join(sorted(set(dead.values())))
+            print(f"deleted bridges {sorted(dead)} left by a lab that died (pid {pids})", flush=True)
         leftovers = set(names) & bridges()
         if leftovers:
-            raise RuntimeError(f"bridges {sorted(leftovers)} already exist: another network is running here")
+            raise RuntimeError(f"bridges {sorted(leftovers)} already exist and no lab of ours made them: another "
+                               "network is running here (stop it, or delete them: ovs-vsctl del-br NAME)")
         stale = stale_interfaces(names)
         if stale:
             raise RuntimeError(f"interfaces {stale[:6]}... of another network exist; not ours, not touched")
@@ -274,7 +281,7 @@ class Setup:
         self.controller.start()
         self.bridge_names = names  # from here on these bridges are ours to delete
         self.net = start_network(self.topo, controller_port=self.controller.port,
-                                 protocol="ssl" if self.controller.tls else "tcp")
+                                 protocol="ssl" if self.controller.tls else "tcp", external_ids=lab_mark())
         self.network_started_at = time.monotonic()
         return self
 

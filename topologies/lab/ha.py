@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .control import Controller, take_turn
+from .switches import lab_mark
 from .etcd import EtcdCluster
 from .switches import bridges
 
@@ -52,7 +53,8 @@ class HASetup:
             controller.start()
             self.controllers.append(controller)
         self.bridge_names = names
-        self.net = start_network(self.topo, controller_ports=[c.port for c in self.controllers])
+        self.net = start_network(self.topo, controller_ports=[c.port for c in self.controllers],
+                                 external_ids=lab_mark())
         return self
 
     # --- the cluster, seen through each controller's REST API -----------------------------------

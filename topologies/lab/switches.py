@@ -1,6 +1,8 @@
 """What the lab reads off the Open vSwitch bridges: tables, counters, bridges and interfaces."""
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import time
@@ -21,6 +23,48 @@ def stale_interfaces(switch_names) -> list:
 def bridges() -> set:
     out = subprocess.run(["ovs-vsctl", "--timeout=10", "list-br"], capture_output=True, text=True).stdout
     return set(out.split())
+
+
+LAB_MARK = "sdn-te-lab"
+
+
+def lab_mark() -> dict:
+    """The ``external_ids`` a lab puts on its bridges as they are created: the lab's process id.
+
+    Every lab holds the machine lock while its network lives; a bridge carrying the mark and seen by a
+    lab holding that lock was therefore left by a lab that is gone (:func:`clear_dead_lab`).
+    """
+    return {LAB_MARK: str(os.getpid())}
+
+
+def bridge_marks() -> dict:
+    """Every bridge's lab mark: bridge name -> the process id of the lab that created it (None: not a lab's)."""
+    out = subprocess.run(["ovs-vsctl", "--timeout=10", "--format=json", "--columns=name,external_ids",
+                          "list", "Bridge"], capture_output=True, text=True).stdout
+    marks = {}
+    for name, (_, pairs) in json.loads(out or '{"data": []}')["data"]:
+        marks[name] = dict(pairs).get(LAB_MARK)
+    return marks
+
+
+def clear_dead_lab(names) -> dict:
+    """Delete the bridges among ``names`` that a lab created and left behind, and their interfaces.
+
+    Call only with the machine lock held (:func:`topologies.lab.control.machine_lock`): a lab holds it
+    while its network lives, so a marked bridge seen then is a dead lab's (killed outright, or its
+    machine restarted: Open vSwitch keeps bridges in its database, the switch-to-switch veths stay in
+    the root namespace). Bridges without the mark are someone else's and are not touched.
+    Returns {bridge: pid of the lab that created it} for the bridges deleted.
+    """
+    dead = {name: pid for name, pid in bridge_marks().items() if name in names and pid}
+    if dead:
+        args = ["ovs-vsctl", "--timeout=10"]
+        for name in sorted(dead):
+            args += ["--", "--if-exists", "del-br", name]
+        subprocess.run(args, capture_output=True)
+        for intf in stale_interfaces(dead):  # deleting one end of a veth deletes its peer: errors expected
+            subprocess.run(["ip", "link", "del", intf], capture_output=True)
+    return dead
 
 
 def dump_switches(names, dest: Path) -> None:
