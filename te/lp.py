@@ -1208,9 +1208,10 @@ def _most_loaded(util, floor):
 def _merge_free(cands, cost, free_ids, counts, rows, active):
     """Group free demands whose candidate paths match in cost and in the row links they cross.
 
-    Returns ``cols`` (the ``active`` paths of the free demands, grouped by demand), ``groups`` (positions in ``cols`` of the paths of each group's first demand, its
-    *leader*), ``group_ptr`` (offsets of each group's paths in ``groups``), ``members`` (group of
-    each free demand) and the number of paths of each free demand in ``cols``.
+    Returns ``cols`` (the ``active`` paths of the free demands, grouped by demand), ``groups``
+    (positions in ``cols`` of the paths of each group's first demand, its *leader*), ``group_ptr``
+    (offsets of each group's paths in ``groups``), ``members`` (group of each free demand) and the
+    number of paths of each free demand in ``cols``.
     """
     sub_counts = counts[free_ids]
     cols = _ranges(cands.path_ptr[free_ids], sub_counts)

@@ -1,8 +1,12 @@
 """The lab itself: teardown leaves nothing behind, failures keep evidence, log errors are caught."""
 import os
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import networkx as nx
+import pytest
 
 from topologies import lab
 from topologies.base import GraphTopo, add_hosts
@@ -85,7 +89,7 @@ from topologies import lab
 from test_lab import TriangleTopo
 setup = lab.Setup("doomed", TriangleTopo(), Path({artifacts!r}))
 setup.start()
-print(setup.controller.proc.pid, *[h.pid for h in setup.net.hosts], flush=True)
+print("pids", setup.controller.proc.pid, *[h.pid for h in setup.net.hosts], flush=True)
 time.sleep(600)
 """
 
@@ -94,30 +98,24 @@ def test_a_lab_killed_outright_leaves_bridges_the_next_lab_deletes(artifacts):
     """A lab killed with SIGKILL (or on a machine that restarted: OVS keeps its bridges in its database)
     leaves its bridges and veths. The next lab of those switches deletes them and runs; a bridge of the same
     name that no lab created is refused and not touched."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    import pytest
-
+    names = set(TriangleTopo().switches())
     script = _DOOMED_LAB.format(here=str(Path(__file__).parent), artifacts=str(artifacts / "doomed"))
     doomed = subprocess.Popen([sys.executable, "-c", script], cwd=lab.REPO, stdout=subprocess.PIPE, text=True)
     orphans = []
     try:
-        orphans = [int(p) for p in doomed.stdout.readline().split()]  # the controller and the host shells
-        assert len(orphans) == 3, "the doomed lab did not start"
-        names = set(TriangleTopo().switches())
-        assert set(lab.bridge_marks()[n] for n in names) == {str(doomed.pid)}
-        doomed.kill()
-        doomed.wait(10)
-    finally:
-        if doomed.poll() is None:
+        try:
+            for line in doomed.stdout:  # the lab may say other things first
+                if line.startswith("pids "):
+                    orphans = [int(p) for p in line.split()[1:]]  # the controller and the host shells
+                    break
+            assert len(orphans) == 3, "the doomed lab did not start"
+            assert set(lab.bridge_marks()[n] for n in names) == {str(doomed.pid)}
+        finally:
             doomed.kill()
             doomed.wait(10)
-        for pid in orphans:  # what a restart would have ended (ours: we started them, through the lab)
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
-    try:
+            for pid in orphans:  # what a restart would have ended (ours: we started them, through the lab)
+                if _alive(pid):
+                    os.kill(pid, signal.SIGKILL)
         assert names <= lab.bridges() and lab.stale_interfaces(names)  # left behind
 
         setup = lab.Setup("after", TriangleTopo(), artifacts)
@@ -128,7 +126,7 @@ def test_a_lab_killed_outright_leaves_bridges_the_next_lab_deletes(artifacts):
         finally:
             assert setup.stop() == []
         assert not (names & lab.bridges()) and lab.stale_interfaces(names) == []
-    finally:  # the doomed lab's bridges, had the lab above failed to delete them
+    finally:  # the doomed lab's bridges, had it or the lab above failed
         lock = lab.machine_lock()
         try:
             lab.clear_dead_lab(names)

@@ -25,8 +25,8 @@ from .reach import (
     wait_full_reachability,
 )
 from .switches import (
-    PortSampler, bridge_marks, bridges, clear_dead_lab, controller_packet_counts, count_increase, drop_counts, dump_switches, ofctl,
-    port_counters, port_rx_packets, stale_interfaces, steady_packet_in_rate, switch_tables,
+    PortSampler, bridge_marks, bridges, clear_dead_lab, controller_packet_counts, count_increase, drop_counts,
+    dump_switches, ofctl, port_counters, port_rx_packets, stale_interfaces, steady_packet_in_rate, switch_tables,
 )
 from . import impostor  # noqa: F401  (lab.impostor.FLOW_MOD etc.)
 from .budget import PKT_HOPS_BUDGET, StallWatch, budget_warning, offered_pkt_hops, ovs_cpu_seconds

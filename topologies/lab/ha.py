@@ -16,9 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .control import Controller, take_turn
-from .switches import lab_mark
 from .etcd import EtcdCluster
-from .switches import bridges
+from .switches import bridges, lab_mark
 
 
 class HASetup:
